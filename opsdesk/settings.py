@@ -170,7 +170,7 @@ STORE_CURRENCY = env.str("STORE_CURRENCY", default="USD")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Mail, with Django 6.1's MAILERS. MAIL_BACKEND is smtp (production), file or console.
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsdesk@localhost")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsdesk@example.com")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 STORE_REPLY_TO = env.str("STORE_REPLY_TO", default=DEFAULT_FROM_EMAIL)
 MAIL_BACKEND = env.str("MAIL_BACKEND", default="file" if DEBUG else "smtp")
@@ -213,8 +213,13 @@ else:
         "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
         "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
         "processed_folder": str(CELERY_BROKER_DIR / "processed"),
+        # Kombu's default is "control" relative to the working directory.
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
+    # Kombu writes into these folders but does not create them.
+    for _folder in ("queue", "processed", "control"):
+        (CELERY_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -26,3 +26,10 @@ def sweep_claim(*, name: str, period: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def sweep_claim_now(*, name: str) -> bool:
+    """Claim `name` for the current beat period (settings.SWEEP_INTERVAL seconds)."""
+    from django.conf import settings
+
+    return sweep_claim(name=name, period=sweep_period(every_seconds=settings.SWEEP_INTERVAL))
