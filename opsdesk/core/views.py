@@ -31,8 +31,8 @@ def lockout_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @role_required(Role.ADMIN, Role.OWNER)
+@require_POST
 def lockout_clear(request: HttpRequest, attempt_id: int) -> HttpResponse:
     attempt = get_object_or_404(AccessAttempt, pk=attempt_id)
     login_lockout_clear(attempt_id=attempt.pk, actor=request.user)

@@ -151,17 +151,26 @@ def user_on_duty_processes(*, user, at: datetime | None = None) -> list[Process]
 
 
 def work_item_queue(*, processes: Iterable[Process], limit: int = 25) -> dict[int, list[WorkItem]]:
-    """Open work items of `processes`, oldest due first, in one query."""
+    """The first `limit` open items of each process, oldest due first, in two queries.
+
+    One UNION ALL of per-process LIMIT queries picks the ids (each walks the
+    (process, status, due_at) index, however long the queue), then one query loads them.
+    """
     ids = [p.pk for p in processes]
     items: dict[int, list[WorkItem]] = defaultdict(list)
+    if not ids:
+        return items
+    open_items = WorkItem.objects.filter(status=WorkItem.Status.OPEN).order_by("due_at", "id")
+    # A compound query orders by selected columns only, hence due_at beside the id.
+    parts = [open_items.filter(process_id=pid).values_list("pk", "due_at")[:limit] for pid in ids]
+    picked = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     rows = (
-        WorkItem.objects.filter(process_id__in=ids, status=WorkItem.Status.OPEN)
+        WorkItem.objects.filter(pk__in=[pk for pk, _due in picked])
         .select_related("claimed_by")
         .order_by("due_at", "id")
     )
-    for item in rows[: limit * max(len(ids), 1)]:
-        if len(items[item.process_id]) < limit:
-            items[item.process_id].append(item)
+    for item in rows:
+        items[item.process_id].append(item)
     return items
 
 

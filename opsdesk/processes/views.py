@@ -175,8 +175,8 @@ def _attach(form, exc: ValidationError) -> None:
         form.add_error(None, exc)
 
 
-@require_POST
 @staff_required
+@require_POST
 def process_mark_reviewed(request: HttpRequest, key: str) -> HttpResponse:
     process = get_object_or_404(Process, key=key)
     allowed = user_has_role(request.user, *OVERSIGHT_ROLES) or request.user.pk in (
@@ -256,8 +256,8 @@ def shifts(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @role_required(*OVERSIGHT_ROLES)
+@require_POST
 def shift_delete(request: HttpRequest, shift_id: int) -> HttpResponse:
     shift = get_object_or_404(Shift, pk=shift_id)
     services.shift_remove(shift_id=shift.pk, actor=request.user)
@@ -265,8 +265,8 @@ def shift_delete(request: HttpRequest, shift_id: int) -> HttpResponse:
     return redirect(_back(request, reverse("processes:shifts")))
 
 
-@require_POST
 @role_required(*OVERSIGHT_ROLES)
+@require_POST
 def shift_change_delete(request: HttpRequest, change_id: int) -> HttpResponse:
     change = get_object_or_404(ShiftChange, pk=change_id)
     services.shift_change_remove(change_id=change.pk, actor=request.user)
@@ -274,8 +274,8 @@ def shift_change_delete(request: HttpRequest, change_id: int) -> HttpResponse:
     return redirect(_back(request, reverse("processes:shifts")))
 
 
-@require_POST
 @staff_required
+@require_POST
 def work_item_claim(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(WorkItem, pk=item_id)
     try:
@@ -287,8 +287,8 @@ def work_item_claim(request: HttpRequest, item_id: int) -> HttpResponse:
     return redirect(_back(request, reverse("processes:my_work")))
 
 
-@require_POST
 @staff_required
+@require_POST
 def work_item_done(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(WorkItem, pk=item_id)
     try:
