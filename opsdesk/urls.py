@@ -26,7 +26,8 @@ auth_patterns = [
         "password/reset/",
         public(
             auth_views.PasswordResetView.as_view(
-                html_email_template_name="registration/password_reset_email.html"
+                email_template_name="registration/password_reset_email.txt",
+                html_email_template_name="registration/password_reset_email.html",
             )
         ),
         name="password_reset",
@@ -53,6 +54,8 @@ urlpatterns = [
     path("accounts/", include(auth_patterns)),
     path("inbox/", include("opsdesk.notifications.urls")),
     path("dashboard/", include("opsdesk.dashboard.urls")),
+    path("catalog/", include("catalog.urls")),
+    path("inventory/", include("inventory.urls")),
     path("", include("opsdesk.core.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
