@@ -10,6 +10,7 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRedirect
 
 from opsdesk.core.roles import ALL_ROLES, user_has_role
 
@@ -25,6 +26,12 @@ def role_required(*roles: str) -> Callable:
         def wrapper(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
+                if getattr(request, "htmx", False):
+                    # A fragment must not swap the login page into the page: send the
+                    # whole browser there, back to the page it was on.
+                    return HttpResponseClientRedirect(
+                        redirect_to_login(request.htmx.current_url_abs_path or "/").url
+                    )
                 return redirect_to_login(request.get_full_path())
             if not user.is_active or not user_has_role(user, *allowed):
                 return render(request, "403.html", {"required_roles": allowed}, status=403)
