@@ -287,10 +287,12 @@ the pages. Anything out of date is fixed the same day.""",
 def _create_permissions(apps):
     from django.contrib.auth.management import create_permissions
 
+    # Permissions are made after all migrations unless asked for; create_permissions skips
+    # app configs without models_module, which migration states have.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        original, app_config.models_module = app_config.models_module, True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = original
 
 
 def seed(apps, schema_editor):
