@@ -137,7 +137,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
+# Proxies in front of opsdesk that append to X-Forwarded-For (0: none, trust REMOTE_ADDR).
+PROXY_COUNT = env.int("PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "opsdesk.core.clientip.client_ip"
 
 LANGUAGE_CODE = "en-us"
 # The store's time zone: shifts, watched hours and daily summaries are in local time.

@@ -290,7 +290,8 @@ def _create_permissions(apps):
     # Permissions are made after all migrations unless asked for; create_permissions skips
     # app configs without models_module, which migration states have.
     for app_config in apps.get_app_configs():
-        original, app_config.models_module = app_config.models_module, True
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = original
 
