@@ -117,3 +117,18 @@ def test_an_expired_session_sends_htmx_requests_to_the_login_page(client):
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('login')}?next=/processes/"
+
+
+def test_the_top_bar_shows_each_role_its_areas(client):
+    from tests.processes.factories import UserFactory as Users
+
+    client.force_login(Users(username="finn", roles=[Role.FULFILLMENT]))
+    page = client.get(reverse("processes:readiness"))
+    assert page.status_code == 403
+    nav = {item["label"] for item in page.context["nav_items"]}
+    assert "Launch readiness" not in nav and "Dashboard" not in nav
+    assert {"My work", "Processes", "Shifts"} <= nav
+    client.force_login(Users(username="olga", roles=[Role.OWNER]))
+    page = client.get(reverse("processes:readiness"))
+    active = [item["label"] for item in page.context["nav_items"] if item["active"]]
+    assert active == ["Launch readiness"]

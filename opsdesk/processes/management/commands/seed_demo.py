@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from opsdesk.core.roles import Role
 from opsdesk.processes.models import Process, Shift, ShiftChange, WorkItem
@@ -188,6 +189,12 @@ def _uncovered(window: Span, spans: list[Span]) -> list[Span]:
     return gaps
 
 
+# The areas' own demo data, loaded after the people and processes, in dependency order.
+AREA_SEEDS = [
+    "catalog.demo.seed_catalog",
+]
+
+
 class Command(BaseCommand):
     help = (
         "Load a demo store: a user for every role (with published passwords), who handles "
@@ -217,6 +224,10 @@ class Command(BaseCommand):
             self._work_items()
         # After the commit: the test message goes out now, and is recorded by its service.
         self._mail_test(users)
+        # Each area loads its own demo data, idempotently, in dependency order.
+        for dotted in AREA_SEEDS:
+            self.stdout.write(f"Loading demo data: {dotted} ...")
+            import_string(dotted)()
         self._report()
 
     # -- people ---------------------------------------------------------------------------
