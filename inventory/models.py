@@ -1,8 +1,11 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Variant, Vendor
@@ -13,6 +16,9 @@ class Location(models.Model):
         STORE = "store", "Store"
         WAREHOUSE = "warehouse", "Warehouse"
         VENDOR = "vendor", "Vendor (drop ship)"
+
+    # Web orders are reserved from these kinds; vendor locations are for drop ship.
+    WEB_KINDS = (Kind.STORE, Kind.WAREHOUSE)
 
     name = models.CharField(
         max_length=120, unique=True, help_text="Matched to the POS export's location names."
@@ -33,6 +39,10 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def serves_web(self) -> bool:
+        return self.active and self.kind in self.WEB_KINDS
 
 
 class StockLevel(models.Model):
@@ -95,7 +105,10 @@ class StockMovement(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["variant", "location", "-created_at"])]
+        indexes = [
+            models.Index(fields=["variant", "location", "-created_at"]),
+            models.Index(fields=["source_type", "source_id"], name="movement_source"),
+        ]
 
     def __str__(self) -> str:
         deltas = f"{self.on_hand_delta:+d}/{self.reserved_delta:+d}"
@@ -115,6 +128,7 @@ class Reservation(models.Model):
     variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="reservations")
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="reservations")
     quantity = models.PositiveIntegerField()
+    quantity_shipped = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
     # The demand, e.g. an order line; generic so inventory never imports orders.
     source_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
@@ -123,12 +137,17 @@ class Reservation(models.Model):
     reference = models.CharField(max_length=120, blank=True, help_text="e.g. the order number.")
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gt=0), name="reservation_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_shipped__lte=F("quantity")),
+                name="reservation_shipped_within_quantity",
             ),
         ]
         indexes = [
@@ -137,10 +156,24 @@ class Reservation(models.Model):
                 condition=Q(status="active"),
                 name="reservation_active_expiry",
             ),
+            models.Index(
+                fields=["variant", "location", "-created_at"],
+                condition=Q(status="active"),
+                name="reservation_active_level",
+            ),
+            models.Index(fields=["source_type", "source_id"], name="reservation_source"),
         ]
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.variant.sku} @ {self.location} ({self.status})"
+
+    @property
+    def remaining(self) -> int:
+        """Units still held: reserved and not yet shipped."""
+        return self.quantity - self.quantity_shipped
+
+    def is_expired(self, now=None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
 
 class Backorder(models.Model):
@@ -152,11 +185,42 @@ class Backorder(models.Model):
         CUSTOMER_CONTACTED = "customer_contacted", "Customer contacted"
         SUBSTITUTED = "substituted", "Substituted"
         CANCELLED = "cancelled", "Line cancelled"
-        RESERVED = "reserved", "Reserved when stock arrived"
+        RESERVED = "reserved", "Reserved"
+
+    # Still waiting for stock or a decision; the other statuses are final.
+    PENDING = (Status.OPEN, Status.WAITING_FOR_PO, Status.CUSTOMER_CONTACTED)
+    ALLOWED_TRANSITIONS = {
+        Status.OPEN: (
+            Status.WAITING_FOR_PO,
+            Status.CUSTOMER_CONTACTED,
+            Status.SUBSTITUTED,
+            Status.CANCELLED,
+            Status.RESERVED,
+        ),
+        Status.WAITING_FOR_PO: (
+            Status.WAITING_FOR_PO,
+            Status.CUSTOMER_CONTACTED,
+            Status.SUBSTITUTED,
+            Status.CANCELLED,
+            Status.RESERVED,
+        ),
+        Status.CUSTOMER_CONTACTED: (
+            Status.WAITING_FOR_PO,
+            Status.CUSTOMER_CONTACTED,
+            Status.SUBSTITUTED,
+            Status.CANCELLED,
+            Status.RESERVED,
+        ),
+        Status.SUBSTITUTED: (),
+        Status.CANCELLED: (),
+        Status.RESERVED: (),
+    }
 
     variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="backorders")
     quantity = models.PositiveIntegerField()
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.OPEN)
+    # The lines of one order that were backordered together; they are reserved together.
+    group = models.UUIDField(default=uuid.uuid4, db_index=True)
     source_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
     source_id = models.PositiveBigIntegerField(null=True, blank=True)
     source = GenericForeignKey("source_type", "source_id")
@@ -165,8 +229,17 @@ class Backorder(models.Model):
     substitute = models.ForeignKey(
         Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The reservation made for it: from arriving stock, or of the substitute.
     reservation = models.ForeignKey(
         Reservation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    purchase_order = models.ForeignKey(
+        "PurchaseOrder",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="backorders",
+        help_text="The purchase order it waits for.",
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -176,14 +249,38 @@ class Backorder(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="backorder_quantity_positive"),
         ]
+        indexes = [
+            models.Index(
+                fields=["variant", "created_at"],
+                condition=Q(status__in=["open", "waiting_for_po", "customer_contacted"]),
+                name="backorder_pending_by_variant",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Backorder {self.quantity} × {self.variant.sku} ({self.get_status_display()})"
 
+    def get_absolute_url(self) -> str:
+        return reverse("inventory:backorder_detail", kwargs={"backorder_id": self.pk})
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in self.PENDING
+
 
 class BackorderEvent(models.Model):
+    """Append-only timeline of a backorder line."""
+
+    class Type(models.TextChoices):
+        CREATED = "created", "Backordered"
+        PO_AWAITED = "po_awaited", "Waiting for a purchase order"
+        CUSTOMER_CONTACTED = "customer_contacted", "Customer contacted"
+        SUBSTITUTED = "substituted", "Substituted"
+        CANCELLED = "cancelled", "Line cancelled"
+        RESERVED = "reserved", "Reserved"
+
     backorder = models.ForeignKey(Backorder, related_name="events", on_delete=models.CASCADE)
-    type = models.CharField(max_length=40)
+    type = models.CharField(max_length=40, choices=Type.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -196,7 +293,7 @@ class BackorderEvent(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.backorder}: {self.type}"
+        return f"{self.backorder}: {self.get_type_display()}"
 
 
 class LowStockAlert(models.Model):

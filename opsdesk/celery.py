@@ -28,6 +28,15 @@ def _schedule_sweeps(sender: Celery, **kwargs: object) -> None:
         "pending-deliveries": {"task": "notifications.delivery_sweep_task", "schedule": every},
         "hourly-digests": {"task": "notifications.digest_send_due_task", "schedule": every},
         "daily-summary": {"task": "dashboard.daily_summary_send_task", "schedule": every},
+        "catalog-accuracy": {
+            "task": "catalog.accuracy_snapshot_take_daily_task",
+            "schedule": every,
+        },
+        "web-ready-queue": {"task": "catalog.web_ready_queue_reconcile_task", "schedule": every},
+        "reservation-expiry": {"task": "inventory.reservation_expire_due_task", "schedule": every},
+        "low-stock": {"task": "inventory.low_stock_check_task", "schedule": every},
+        "pos-sync-resume": {"task": "inventory.pos_sync_runs_resume_task", "schedule": every},
+        "pos-push-keys": {"task": "inventory.pos_push_keys_purge_task", "schedule": 3600},
     }
 
 

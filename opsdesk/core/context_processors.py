@@ -10,6 +10,7 @@ NAV = [
     ("Orders", "orders:queue", (Role.ORDER_REVIEWER, *OVERSIGHT_ROLES)),
     ("Stock", "inventory:stock_list", (Role.INVENTORY, Role.FULFILLMENT, *OVERSIGHT_ROLES)),
     ("Receiving", "inventory:po_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),
+    ("POS sync", "inventory:pos_sync_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),
     ("Catalog", "catalog:product_list", (Role.CONTENT_EDITOR, Role.INVENTORY, *OVERSIGHT_ROLES)),
     ("Processes", "processes:list", ALL_ROLES),
     ("Shifts", "processes:shifts", ALL_ROLES),

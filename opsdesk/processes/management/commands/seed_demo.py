@@ -192,6 +192,7 @@ def _uncovered(window: Span, spans: list[Span]) -> list[Span]:
 # The areas' own demo data, loaded after the people and processes, in dependency order.
 AREA_SEEDS = [
     "catalog.demo.seed_catalog",
+    "inventory.demo.seed_inventory",
 ]
 
 
