@@ -108,21 +108,26 @@ def process_on_duty_map(*, at: datetime | None = None) -> dict[int, list]:
 def process_list_with_assignments() -> list[Process]:
     """The catalogue for the Processes page: people, open and late counts, on duty now."""
     now = timezone.now()
-    processes = list(
-        _processes_with_people().annotate(
-            open_count=Count("work_items", filter=Q(work_items__status=WorkItem.Status.OPEN)),
-            late_count=Count(
-                "work_items",
-                filter=Q(work_items__status=WorkItem.Status.OPEN, work_items__due_at__lt=now),
-            ),
-            oldest_open_at=Min(
-                "work_items__created_at", filter=Q(work_items__status=WorkItem.Status.OPEN)
-            ),
+    processes = list(_processes_with_people())
+    # One grouped pass over the open items (a partial index), not a join per process.
+    counts = {
+        row["process_id"]: row
+        for row in WorkItem.objects.filter(status=WorkItem.Status.OPEN)
+        .values("process_id")
+        .annotate(
+            open_count=Count("id"),
+            late_count=Count("id", filter=Q(due_at__lt=now)),
+            oldest_open_at=Min("created_at"),
         )
-    )
+        .order_by()
+    }
     roster = Roster.at_moment(now)
     owners = _owners()
     for process in processes:
+        row = counts.get(process.pk, {})
+        process.open_count = row.get("open_count", 0)
+        process.late_count = row.get("late_count", 0)
+        process.oldest_open_at = row.get("oldest_open_at")
         process.on_duty_now = _on_duty(process, roster, owners)
         process.unassigned = process.primary_id is None or process.backup_id is None
     return processes
