@@ -27,9 +27,10 @@ media_tmp = conftest_pos.media_tmp  # a fixture
 def eager_celery(settings):
     from opsdesk.celery import app
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    # Celery read its configuration once; tell the app as well.
+    # Read before the setting changes: Celery loads its configuration from the Django settings
+    # on first use, and would otherwise remember True as the value to restore.
     previous = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
@@ -121,3 +122,11 @@ def test_the_page_polls_while_a_file_is_read_then_shows_the_preview(
     expect(page.locator("#run-status")).to_have_attribute("data-status", "previewed")
     expect(page.get_by_role("button", name="Apply to opsdesk")).to_be_visible()
     assert console_errors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eager_celery_is_switched_off_again_afterwards():
+    # Runs after the tests above in this module: later tests rely on a real broker.
+    from opsdesk.celery import app
+
+    assert app.conf.task_always_eager is False
