@@ -56,6 +56,7 @@ urlpatterns = [
     path("dashboard/", include("opsdesk.dashboard.urls")),
     path("catalog/", include("catalog.urls")),
     path("inventory/", include("inventory.urls")),
+    path("", include("orders.urls")),
     path("", include("opsdesk.core.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -1,0 +1,18 @@
+"""Thin Celery wrappers around the intake services; beat starts the sweep (opsdesk/celery.py)."""
+
+from celery import shared_task
+
+from orders.services.intake import delivery_build, delivery_build_sweep
+
+
+# No autoretry: a build that fails for a passing reason leaves its delivery ACCEPTED with
+# the attempt counted, and the sweep builds it later (a countdown held in the broker could
+# outlive the Redis visibility timeout and be delivered twice).
+@shared_task(name="orders.order_build_task", acks_late=True)
+def order_build_task(delivery_id: int) -> None:
+    delivery_build(delivery_id=delivery_id)
+
+
+@shared_task(name="orders.delivery_build_sweep_task", acks_late=True)
+def delivery_build_sweep_task() -> None:
+    delivery_build_sweep()
