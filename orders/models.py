@@ -137,6 +137,8 @@ class Order(models.Model):
         AWAITING_REVIEW = "awaiting_review", "Awaiting review"
         ON_HOLD = "on_hold", "On hold"
         APPROVED = "approved", "Approved"
+        PARTIALLY_FULFILLED = "partially_fulfilled", "Partly fulfilled"
+        FULFILLED = "fulfilled", "Fulfilled"
         CANCELLED = "cancelled", "Cancelled"
 
     ALLOWED_TRANSITIONS = {
@@ -148,7 +150,10 @@ class Order(models.Model):
         ),
         Status.AWAITING_REVIEW: (Status.APPROVED, Status.ON_HOLD, Status.CANCELLED),
         Status.ON_HOLD: (Status.AWAITING_REVIEW, Status.APPROVED, Status.CANCELLED),
-        Status.APPROVED: (Status.CANCELLED,),
+        Status.APPROVED: (Status.PARTIALLY_FULFILLED, Status.FULFILLED, Status.CANCELLED),
+        # Fulfillment moves these as shipments leave; what has not left can still be cancelled.
+        Status.PARTIALLY_FULFILLED: (Status.FULFILLED, Status.CANCELLED),
+        Status.FULFILLED: (),
         Status.CANCELLED: (),
     }
 
@@ -321,6 +326,10 @@ class OrderEvent(models.Model):
         LINE_MATCHED = "line_matched", "Line matched"
         STOCK_RESERVED = "stock_reserved", "Stock reserved"
         BACKORDERED = "backordered", "Backordered"
+        FULFILLMENT = "fulfillment", "Fulfillment"  # data: shipment, step, and details
+        NOTICE = "notice", "Customer e-mail"  # data: kind, to, notice id, status
+        RETURN = "return", "Return"  # data: return id, step
+        REFUND = "refund", "Refund"  # data: refund id, amount, method
 
     order = models.ForeignKey(Order, related_name="events", on_delete=models.PROTECT)
     type = models.CharField(max_length=40, choices=Type.choices)
@@ -383,3 +392,16 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}: {self.level} ({self.score})"
+
+
+from orders.models_fulfillment import (  # noqa: E402,F401  (one models module for Django)
+    Carrier,
+    CustomerNotice,
+    DeliveryWindow,
+    DeliveryZone,
+    NoticeTemplate,
+    PickList,
+    Shipment,
+    ShipmentEvent,
+    ShipmentLine,
+)
