@@ -37,6 +37,7 @@ def _schedule_sweeps(sender: Celery, **kwargs: object) -> None:
         "low-stock": {"task": "inventory.low_stock_check_task", "schedule": every},
         "pos-sync-resume": {"task": "inventory.pos_sync_runs_resume_task", "schedule": every},
         "pos-push-keys": {"task": "inventory.pos_push_keys_purge_task", "schedule": 3600},
+        "order-intake": {"task": "orders.delivery_build_sweep_task", "schedule": every},
     }
 
 

@@ -274,6 +274,15 @@ class Order(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("orders:detail", kwargs={"pk": self.pk})
 
+    @property
+    def in_review(self) -> bool:
+        """Still before approval: lines and the method may be corrected by hand."""
+        return self.status in (
+            self.Status.RECEIVED,
+            self.Status.AWAITING_REVIEW,
+            self.Status.ON_HOLD,
+        )
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")

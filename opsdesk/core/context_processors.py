@@ -8,6 +8,7 @@ from opsdesk.core.roles import ALL_ROLES, OVERSIGHT_ROLES, Role, user_roles
 NAV = [
     ("My work", "processes:my_work", ALL_ROLES),
     ("Orders", "orders:queue", (Role.ORDER_REVIEWER, *OVERSIGHT_ROLES)),
+    ("Intake", "orders:delivery_list", (Role.ORDER_REVIEWER, *OVERSIGHT_ROLES)),
     ("Stock", "inventory:stock_list", (Role.INVENTORY, Role.FULFILLMENT, *OVERSIGHT_ROLES)),
     ("Receiving", "inventory:po_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),
     ("POS sync", "inventory:pos_sync_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),

@@ -193,6 +193,7 @@ def _uncovered(window: Span, spans: list[Span]) -> list[Span]:
 AREA_SEEDS = [
     "catalog.demo.seed_catalog",
     "inventory.demo.seed_inventory",
+    "orders.demo.seed_orders",
 ]
 
 
