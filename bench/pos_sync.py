@@ -79,13 +79,13 @@ def run(args) -> None:
 
     from catalog.models import Product, Variant, Vendor
     from inventory.models import Location, PosSyncRun, StockLevel, StockMovement
-    from inventory.pos_bulk import insert_many
     from inventory.services.pos_sync import (
         pos_sync_apply,
         pos_sync_apply_start,
         pos_sync_preview,
         pos_sync_run_create,
     )
+    from opsdesk.core.bulk import insert_many
 
     started = time.perf_counter()
     names = ["Main Street Store", "Harbour Store", "Warehouse", "Airport Kiosk", "Outlet"]

@@ -31,6 +31,7 @@ from catalog.services.queue import (
 )
 from catalog.services.variants import (
     VariantPosData,
+    VariantPosRow,
     variant_create,
     variant_pos_update_many,
     variant_update,
@@ -39,6 +40,7 @@ from catalog.services.variants import (
 
 __all__ = [
     "VariantPosData",
+    "VariantPosRow",
     "accuracy_snapshot_sign_off",
     "accuracy_snapshot_take",
     "accuracy_snapshot_take_daily",

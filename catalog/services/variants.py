@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from catalog.models import Product, ProductEvent, Variant
 from catalog.services._common import event_record, money_str, product_lock
 from catalog.services.queue import queue_sync
+from opsdesk.core.bulk import insert_many, update_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -174,55 +175,41 @@ def variant_update(
 
 @dataclass(frozen=True)
 class VariantPosData:
-    """One SKU as the POS reported it."""
+    """One SKU as the POS reported it. An empty name or a None archived flag means the
+    report did not say (a plain CSV has neither): the last known value is kept."""
 
     sku: str
     name: str
     price: Decimal | None
-    archived: bool = False
+    archived: bool | None = None
 
 
-POS_FIELDS = ["pos_name", "pos_price", "pos_archived", "pos_synced_at", "retail_price"]
-POS_WRITE_CHUNK = 2000
+@dataclass(frozen=True)
+class VariantPosRow:
+    """What the POS write needs of a variant as it is now."""
+
+    id: int
+    product_id: int
+    retail_price: Decimal
+    pos_name: str
+    pos_archived: bool
 
 
-def _pos_fields_write(variants: list[Variant]) -> None:
-    """Write the POS fields of many variants.
+POS_FIELDS = ["retail_price", "pos_price", "pos_name", "pos_archived"]
 
-    On PostgreSQL one UPDATE ... FROM (VALUES ...) per chunk: Django's bulk_update builds a
-    CASE with a branch per row for each field, which grows with the square of the batch.
-    """
-    if not variants:
-        return
-    if connection.vendor != "postgresql":
-        Variant.objects.bulk_update(variants, [*POS_FIELDS, "updated_at"], batch_size=500)
-        return
-    table = connection.ops.quote_name(Variant._meta.db_table)
-    row = "(%s::bigint, %s::varchar, %s::numeric, %s::boolean, %s::timestamptz, %s::numeric)"
-    with connection.cursor() as cursor:
-        for start in range(0, len(variants), POS_WRITE_CHUNK):
-            chunk = variants[start : start + POS_WRITE_CHUNK]
-            params = [
-                value
-                for v in chunk
-                for value in (
-                    v.pk,
-                    v.pos_name,
-                    v.pos_price,
-                    v.pos_archived,
-                    v.pos_synced_at,
-                    v.retail_price,
-                )
-            ]
-            cursor.execute(
-                f"UPDATE {table} AS v SET pos_name = d.pos_name, pos_price = d.pos_price, "  # noqa: S608 - the table name is the model's; values are parameters
-                "pos_archived = d.pos_archived, pos_synced_at = d.pos_synced_at, "
-                "retail_price = d.retail_price, updated_at = d.pos_synced_at "
-                f"FROM (VALUES {', '.join([row] * len(chunk))}) "
-                "AS d(id, pos_name, pos_price, pos_archived, pos_synced_at, retail_price) "
-                "WHERE v.id = d.id",
-                params,
-            )
+
+def _pos_rows_lock(skus: list[str]) -> dict[str, VariantPosRow]:
+    rows: dict[str, VariantPosRow] = {}
+    for start in range(0, len(skus), POS_BATCH):
+        batch = (
+            Variant.objects.filter(sku__in=skus[start : start + POS_BATCH])
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("sku", "pk", "product_id", "retail_price", "pos_name", "pos_archived")
+        )
+        for sku, *values in batch:
+            rows[sku] = VariantPosRow(*values)
+    return rows
 
 
 def variant_pos_update_many(
@@ -231,60 +218,66 @@ def variant_pos_update_many(
     synced_at: datetime | None = None,
     apply_price: bool = True,
     actor: User | None = None,
+    locked: Mapping[str, VariantPosRow] | None = None,
 ) -> int:
     """Record the POS's name, price and archived flag for each known SKU (the accuracy page
     compares them with the web data); with `apply_price`, the POS price becomes the retail
     price, since the POS owns prices. Returns how many variants were updated.
 
-    Unknown SKUs are skipped (create them first with product_create_draft). Written in
-    batches (one UPDATE per 2,000 rows on PostgreSQL); a price change is recorded on its
+    Unknown SKUs are skipped (create them first with product_create_draft). A caller that
+    has already read the variants under lock in this transaction (the POS sync) passes them
+    as `locked`, by SKU, and they are not read again. Written with opsdesk.core.bulk (COPY
+    and one UPDATE on PostgreSQL, fast at 50,000 rows); a price change is recorded on its
     product's timeline, and products whose price crossed zero are re-checked for the
     data-entry queue. Runs in the caller's transaction (a POS sync applies a whole file at
     once).
     """
     synced_at = synced_at or timezone.now()
-    wanted = {}
+    wanted: dict[str, VariantPosData] = {}
     for item in items:
         if item.price is not None and item.price < 0:
             raise ValidationError(f"The POS price of {item.sku} is negative ({item.price}).")
         wanted[item.sku.strip()] = item
-    updated = 0
-    requeue: set[int] = set()
-    skus = list(wanted)
     with transaction.atomic():
-        for start in range(0, len(skus), POS_BATCH):
-            batch = Variant.objects.filter(sku__in=skus[start : start + POS_BATCH]).order_by("pk")
-            changed: list[Variant] = []
-            events: list[ProductEvent] = []
-            for variant in batch.select_for_update(of=("self",)):
-                item = wanted[variant.sku]
-                variant.pos_name = (item.name or "")[:255]
-                variant.pos_price = item.price
-                variant.pos_archived = item.archived
-                variant.pos_synced_at = synced_at
-                if apply_price and item.price is not None and item.price != variant.retail_price:
-                    if (variant.retail_price <= 0) != (item.price <= 0):
-                        requeue.add(variant.product_id)
-                    events.append(
-                        ProductEvent(
-                            product_id=variant.product_id,
-                            type=ProductEvent.Type.POS_UPDATED,
-                            actor=actor,
-                            data={
-                                "sku": variant.sku,
-                                "retail_price": [
-                                    money_str(variant.retail_price),
-                                    money_str(item.price),
-                                ],
-                            },
-                        )
+        current = locked if locked is not None else _pos_rows_lock(list(wanted))
+        rows = []
+        events = []
+        requeue: set[int] = set()
+        for sku, item in wanted.items():
+            v = current.get(sku)
+            if v is None:
+                continue
+            price = v.retail_price
+            if apply_price and item.price is not None and item.price != v.retail_price:
+                if (v.retail_price <= 0) != (item.price <= 0):
+                    requeue.add(v.product_id)
+                events.append(
+                    (
+                        v.product_id,
+                        {
+                            "sku": sku,
+                            "retail_price": [money_str(v.retail_price), money_str(item.price)],
+                        },
                     )
-                    variant.retail_price = item.price
-                changed.append(variant)
-            _pos_fields_write(changed)
-            ProductEvent.objects.bulk_create(events)
-            updated += len(changed)
+                )
+                price = item.price
+            name = (item.name or v.pos_name)[:255]
+            archived = item.archived if item.archived is not None else v.pos_archived
+            rows.append((v.id, price, item.price, name, archived))
+        update_many(
+            Variant, POS_FIELDS, rows, same={"pos_synced_at": synced_at, "updated_at": synced_at}
+        )
+        insert_many(
+            ProductEvent,
+            ["product_id", "data"],
+            events,
+            same={
+                "type": ProductEvent.Type.POS_UPDATED.value,
+                "actor_id": actor.pk if actor is not None else None,
+                "created_at": synced_at,
+            },
+        )
         for product_id in sorted(requeue):
             product = Product.objects.select_for_update(of=("self",)).get(pk=product_id)
             queue_sync(product, actor=actor)
-    return updated
+    return len(rows)

@@ -38,7 +38,6 @@ from redis.exceptions import RedisError
 from catalog.models import Product, Variant
 from inventory import signals
 from inventory.models import Location, PosPushKey, PosSyncRun, StockLevel, StockMovement
-from inventory.pos_bulk import insert_many, update_many
 from inventory.pos_formats import (
     MAX_UPLOAD_BYTES,
     PLAIN,
@@ -55,6 +54,7 @@ from inventory.pos_formats import (
     pos_upload_check,
 )
 from inventory.services.levels import check_sold_out, ensure_levels, retry_on_conflict
+from opsdesk.core.bulk import insert_many, update_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -626,63 +626,32 @@ def _draft_from_pos(item: PosItem, actor: User | None, *, notify: bool) -> Varia
     )
 
 
-def _money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
-
-
 def _variants_pos_write(
     pos_file: PosFile, variants: dict[str, VariantRow], *, actor: User | None, now
 ) -> int:
-    """Write what the POS owns on each variant: POS name, price, archived flag, sync time,
-    and the POS price as the retail price. Returns how many prices changed.
+    """Write what the POS owns on each variant (catalog's service: POS name, price, archived
+    flag, sync time, and the POS price as the retail price) from the rows already read under
+    lock. Returns how many prices changed. Description and images are the web's."""
+    from catalog.services import VariantPosData, VariantPosRow, variant_pos_update_many
 
-    The same result as catalog.services.variant_pos_update_many (a price change on the
-    product's timeline, products whose price crossed zero re-checked for the data-entry
-    queue), written with inventory.pos_bulk instead of Django's bulk_update, which takes
-    minutes at 50,000 variants (catalog's service would be the place for it once fast).
-    Description and images are the web's and are not touched.
-    """
-    from catalog.models import ProductEvent
-    from catalog.services import queue_sync
-
-    rows = []
-    events = []
-    requeue: set[int] = set()
-    for item in pos_file.items:
-        v = variants[item.sku]
-        price = v.retail_price
-        if item.price is not None and item.price != v.retail_price:
-            if (v.retail_price <= 0) != (item.price <= 0):
-                requeue.add(v.product_id)
-            events.append(
-                (
-                    v.product_id,
-                    {"sku": v.sku, "retail_price": [_money(v.retail_price), _money(item.price)]},
-                )
-            )
-            price = item.price
-        name = (item.name or v.pos_name)[:255]
-        archived = item.archived if item.archived is not None else v.pos_archived
-        rows.append((v.id, price, item.price, name, archived))
-    update_many(
-        Variant,
-        ["retail_price", "pos_price", "pos_name", "pos_archived"],
-        rows,
-        same={"pos_synced_at": now, "updated_at": now},
+    changes = sum(
+        1
+        for item in pos_file.items
+        if item.price is not None and item.price != variants[item.sku].retail_price
     )
-    insert_many(
-        ProductEvent,
-        ["product_id", "data"],
-        events,
-        same={
-            "type": ProductEvent.Type.POS_UPDATED.value,
-            "actor_id": actor.pk if actor is not None else None,
-            "created_at": now,
+    variant_pos_update_many(
+        items=[
+            VariantPosData(sku=i.sku, name=i.name, price=i.price, archived=i.archived)
+            for i in pos_file.items
+        ],
+        synced_at=now,
+        actor=actor,
+        locked={
+            sku: VariantPosRow(v.id, v.product_id, v.retail_price, v.pos_name, v.pos_archived)
+            for sku, v in variants.items()
         },
     )
-    for product_id in sorted(requeue):
-        queue_sync(Product.objects.select_for_update(of=("self",)).get(pk=product_id), actor=actor)
-    return len(events)
+    return changes
 
 
 def _apply(

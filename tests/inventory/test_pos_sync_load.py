@@ -12,13 +12,13 @@ import pytest
 
 from catalog.models import Product, Variant, Vendor
 from inventory.models import PosSyncRun, StockLevel, StockMovement
-from inventory.pos_bulk import insert_many
 from inventory.services.pos_sync import (
     pos_sync_apply,
     pos_sync_apply_start,
     pos_sync_preview,
     pos_sync_run_create,
 )
+from opsdesk.core.bulk import insert_many
 from tests.inventory import conftest_pos
 from tests.inventory.conftest_pos import HARBOUR, MAIN, WAREHOUSE, square_csv, upload
 from tests.inventory.support import ledger_problems

@@ -1,4 +1,5 @@
-"""Writing many rows fast, for the POS sync's one-transaction apply of a whole file.
+"""Writing many rows fast, for the POS sync's one-transaction apply of a whole file (its
+stock levels and movements in inventory, its variants' POS fields in catalog).
 
 A 50,000-item export over three locations sets 150,000 stock levels and writes as many
 movements. Django's bulk_update builds a CASE per field with a branch per row, and
@@ -7,8 +8,8 @@ machine. On PostgreSQL (through psycopg2) these helpers use COPY instead: rows g
 and updates join a temporary table in one UPDATE. Elsewhere (the embedded SQLite of
 `make run`) they fall back to bulk_create and bulk_update, which are fine at its sizes.
 
-Nothing here knows about stock: the callers keep the ledger's rules (a movement per change,
-levels locked in id order) and send the domain signals.
+Nothing here knows about stock or products: the callers keep their rules (a movement per
+change, rows locked in id order) and send the domain signals.
 """
 
 from __future__ import annotations
