@@ -35,7 +35,14 @@ reservation_backordered = Signal()
 backorder_opened = Signal()
 # sender=Backorder; backorder, reservations: list[Reservation], actor
 backorder_reserved = Signal()
+# sender=Backorder; backorders: list[Backorder] (one order's lines, all reserved now), actor.
+# Sent once per order after its backorder_reserved signals.
+backorders_filled = Signal()
 # sender=Backorder; backorder, substitute (Variant), reservations, actor
 backorder_substituted = Signal()
 # sender=Backorder; backorder, reason, actor
 backorder_cancelled = Signal()
+# sender=Variant; variants: list[Variant] (each with `sellable`, the units available for the
+# web, and `product`), day: the local date. Sent once per variant per day, inside the
+# transaction that records it.
+low_stock_found = Signal()

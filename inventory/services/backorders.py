@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import partial
 from typing import TYPE_CHECKING
 
 from django.contrib.contenttypes.models import ContentType
@@ -43,7 +42,6 @@ from inventory.services.levels import (
     shortage_error,
     variant_reservable,
 )
-from opsdesk.notifications.services import notify
 from opsdesk.processes.models import Process, WorkItem
 from opsdesk.processes.services import work_item_close, work_item_open
 
@@ -127,8 +125,8 @@ def backorders_open(
             for backorder in backorders
         ]
     )
-    # New rows have no work item yet. The on-duty staff hear of the order once, after commit:
-    # this runs while the order's stock levels are locked, so it does as little as it can.
+    # New rows have no work item yet; the on-duty staff hear of the order once, from the
+    # backorder_opened signal (opsdesk.notifications listens, and sends after commit).
     process = Process.objects.get(key=OUT_OF_STOCK)
     for backorder in backorders:
         work_item_open(
@@ -138,18 +136,6 @@ def backorders_open(
             source=backorder,
             notify_on_duty=False,
         )
-    lines = "\n".join(f"- {b.quantity} × {variants[b.variant_id].sku}" for b in backorders)
-    order = f" {reference}" if reference else ""
-    transaction.on_commit(
-        partial(
-            notify,
-            process=OUT_OF_STOCK,
-            subject=f"Backordered: order{order}, {len(backorders)} line(s)",
-            body=f"Not enough stock to reserve order{order}; it waits as a whole:\n{lines}",
-            link=backorders[0].get_absolute_url(),
-        ),
-        robust=True,
-    )
     signals.backorder_opened.send(
         sender=Backorder,
         backorders=backorders,
@@ -224,24 +210,9 @@ def backorders_reserve(
             sender=Backorder, backorder=backorder, reservations=reservations, actor=actor
         )
         made.extend(reservations)
-    _notify_reserved(pending)
+    if pending:
+        signals.backorders_filled.send(sender=Backorder, backorders=pending, actor=actor)
     return made
-
-
-def _notify_reserved(backorders: list[Backorder]) -> None:
-    first = backorders[0]
-    lines = "\n".join(f"- {b.quantity} × {b.variant.sku}" for b in backorders)
-    order = f" of {first.reference}" if first.reference else ""
-    transaction.on_commit(
-        partial(
-            notify,
-            process=OUT_OF_STOCK,
-            subject=f"Backorder{order} reserved: stock is available now",
-            body=f"These backordered lines{order} are reserved now and can be fulfilled:\n{lines}",
-            link=first.get_absolute_url(),
-        ),
-        robust=True,
-    )
 
 
 def backorder_lock_group(backorder_id: int) -> tuple[Backorder, list[Backorder]]:

@@ -12,7 +12,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import Product, Variant
@@ -52,7 +51,6 @@ from inventory.services.levels import (
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-LOW_STOCK_PROCESS = "receiving"
 EXPIRY_BATCH = 200
 EXPIRY_TIME_BUDGET_SECONDS = 40
 LOW_STOCK_BATCH = 200
@@ -590,14 +588,13 @@ def reservation_expire_due(*, now: datetime | None = None) -> int:
 
 
 def low_stock_check(*, now: datetime | None = None) -> int:
-    """Tell the inventory staff on duty about active variants at or below their threshold.
+    """Report active variants at or below their low-stock threshold (low_stock_found: the
+    notifications tell the inventory staff on duty).
 
     A variant is reported once per local day (its LowStockAlert row is the claim), so a
     run every few minutes does not repeat itself, and a sale does not trigger anything.
     Returns how many variants were reported.
     """
-    from opsdesk.notifications.services import notify
-
     now = now or timezone.now()
     day = timezone.localdate(now)
     web = Q(stock_levels__location__active=True) & Q(
@@ -627,16 +624,5 @@ def low_stock_check(*, now: datetime | None = None) -> int:
                 continue  # another run reported it today
             reported.append(variant)
         if reported:
-            lines = "\n".join(
-                f"- {v.sku} {v.product.title}: {v.sellable} available "
-                f"(threshold {v.low_stock_threshold})"
-                for v in reported
-            )
-            count = len(reported)
-            notify(
-                process=LOW_STOCK_PROCESS,
-                subject=f"Low stock: {count} SKU{'s' if count != 1 else ''}",
-                body=f"At or below their low-stock threshold today:\n{lines}",
-                link=f"{reverse('inventory:stock_list')}?low=1",
-            )
+            signals.low_stock_found.send(sender=Variant, variants=reported, day=day)
     return len(reported)
