@@ -65,7 +65,7 @@ run: install
 	@exec bash opsdesk/devserver.sh
 
 test: install
-	@PYTHON=$(PY) exec bash tests/services.sh $(PY) -m pytest $(PYTEST_ARGS)
+	@PYTHON=$(PY) exec bash tests/services.sh bash tests/suite.sh $(PY) $(PYTEST_ARGS)
 
 lint: install
 	@$(VENV)/bin/ruff check .

@@ -39,6 +39,23 @@ from django.test import Client
 from opsdesk.core.roles import Role
 
 ROLE_USER_PASSWORD = "opsdesk-test-password-4821"
+TESTS_DIR = Path(__file__).resolve().parent
+# Run one at a time, after the rest (tests/suite.sh): they stop and start the shared
+# PostgreSQL and Redis, start Celery subprocesses, or bound how long something takes.
+SERIAL_PATHS = [
+    TESTS_DIR / "faults",
+    TESTS_DIR / "notifications" / "test_integration.py",
+    TESTS_DIR / "inventory" / "test_pos_sync_load.py",
+    TESTS_DIR / "orders" / "test_intake_concurrency.py",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "service_control" in getattr(item, "fixturenames", ()) or any(
+            item.path == path or item.path.is_relative_to(path) for path in SERIAL_PATHS
+        ):
+            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -188,25 +205,37 @@ def service_control() -> ServiceControl:
     )
 
 
+# Rows the data migrations make: a model that holds them, the migration, its function.
+MIGRATION_ROWS = [
+    ("processes.Process", "opsdesk.processes.migrations.0002_roles_and_catalogue", "seed"),
+    ("orders.FraudRule", "orders.migrations.0002_fraud_rules", "seed"),
+    ("orders.Carrier", "orders.migrations.0004_carriers", "add_carriers"),
+]
+
+
 @pytest.fixture(autouse=True)
 def _migration_rows(request) -> None:
-    """Give transactional tests the rows data migrations made (role groups, processes).
+    """Give every database test the rows data migrations made (role groups, processes,
+    fraud rules, carriers).
 
-    A transactional test empties every table after it ran, so the next one would otherwise
-    start without the process catalogue. The migration's own seeding function puts it back.
+    A transactional test empties every table after it ran, so a test after it (in its
+    pytest-xdist worker, any kind of test may come next) would start without them. The
+    migrations' own seeding functions put them back.
     """
     marker = request.node.get_closest_marker("django_db")
     transactional = bool(marker and marker.kwargs.get("transaction")) or any(
         name in request.fixturenames for name in ("transactional_db", "live_server")
     )
-    if not transactional:
+    if transactional:
+        request.getfixturevalue("transactional_db")
+    elif marker is not None or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+    else:
         return
-    request.getfixturevalue("transactional_db")
     from importlib import import_module
 
     from django.apps import apps
 
-    from opsdesk.processes.models import Process
-
-    if not Process.objects.exists():
-        import_module("opsdesk.processes.migrations.0002_roles_and_catalogue").seed(apps, None)
+    for label, module, function in MIGRATION_ROWS:
+        if not apps.get_model(label).objects.exists():
+            getattr(import_module(module), function)(apps, None)
