@@ -1,6 +1,13 @@
-"""Time the order review queue and an order page, and count their queries, at a realistic size.
+"""Time the staff queues (order review, pick and pack, store pickup) and an order page, and
+count their queries, at a realistic size.
 
     DATABASE_URL=postgres://... .venv/bin/python bench/queues.py [--orders 100000] [--runs 50]
+        [--keepdb] [--review-only]
+
+The review queue and the order page are measured here; then the fulfillment queues
+(bench/fulfillment_queues.py: pick/pack/ship queues, pick list, pack screen) and the pickup
+queue (bench/flow_queues.py) each run with the same arguments on a database of their own
+(the name with _fulfillment or _pickup appended), unless --review-only.
 
 Builds a throwaway test database (test_<name>), fills it with orders (about 2.5 lines each,
 their timelines and risk assessments, bulk-created), then requests each page through Django's
@@ -14,6 +21,7 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,8 +45,29 @@ def main() -> None:
         action="store_true",
         help="keep the database afterwards, and reuse one already filled (filling takes minutes)",
     )
+    parser.add_argument("--review-only", action="store_true", help="skip the other queues")
     args = parser.parse_args()
+    review(args)
+    if not args.review_only:
+        others("fulfillment_queues.py", "_fulfillment", args)
+        others("flow_queues.py", "_pickup", args)
 
+
+def others(script: str, suffix: str, args) -> None:
+    """Run another queue bench in a process of its own, on a database of its own."""
+    url = os.environ["DATABASE_URL"]
+    base, _, name = url.rpartition("/")
+    name, _, query = name.partition("?")
+    env = {**os.environ, "DATABASE_URL": f"{base}/{name}{suffix}" + (f"?{query}" if query else "")}
+    command = [sys.executable, str(Path(__file__).with_name(script))]
+    command += ["--orders", str(args.orders), "--runs", str(args.runs), "--seed", str(args.seed)]
+    if args.keepdb:
+        command.append("--keepdb")
+    print(f"\n== {script} ==", flush=True)
+    subprocess.run(command, env=env, check=False)
+
+
+def review(args) -> None:
     import django
 
     django.setup()

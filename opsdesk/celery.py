@@ -38,6 +38,10 @@ def _schedule_sweeps(sender: Celery, **kwargs: object) -> None:
         "pos-sync-resume": {"task": "inventory.pos_sync_runs_resume_task", "schedule": every},
         "pos-push-keys": {"task": "inventory.pos_push_keys_purge_task", "schedule": 3600},
         "order-intake": {"task": "orders.delivery_build_sweep_task", "schedule": every},
+        "customer-notices": {"task": "orders.customer_notice_sweep_task", "schedule": every},
+        "missing-shipments": {"task": "orders.shipments_create_missing_task", "schedule": every},
+        "pickup-reminders": {"task": "orders.pickup_reminders_send_task", "schedule": every},
+        "vendor-reminders": {"task": "orders.vendor_reminders_send_task", "schedule": every},
     }
 
 

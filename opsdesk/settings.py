@@ -170,6 +170,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 STORE_NAME = env.str("STORE_NAME", default="Corner Shop")
 STORE_CURRENCY = env.str("STORE_CURRENCY", default="USD")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Fulfillment: how long a drop-ship vendor's link works; when a pickup order's customer is
+# reminded, and when an uncollected one is flagged for staff to cancel and restock.
+DROP_SHIP_LINK_DAYS = env.int("DROP_SHIP_LINK_DAYS", default=14)
+PICKUP_REMINDER_DAYS = env.int("PICKUP_REMINDER_DAYS", default=3)
+PICKUP_HOLD_DAYS = env.int("PICKUP_HOLD_DAYS", default=14)
 
 # Mail, with Django 6.1's MAILERS. MAIL_BACKEND is smtp (production), file or console.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="opsdesk@example.com")

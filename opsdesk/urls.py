@@ -57,6 +57,7 @@ urlpatterns = [
     path("catalog/", include("catalog.urls")),
     path("inventory/", include("inventory.urls")),
     path("", include("orders.urls")),
+    path("returns/", include("returns.urls")),
     path("", include("opsdesk.core.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -148,3 +148,6 @@ class RiskAssessmentAdmin(ReadOnlyAdmin):
     list_display = ("order", "score", "level", "assessed_at")
     list_filter = ("level",)
     list_select_related = ("order",)
+
+
+from orders import admin_fulfillment  # noqa: E402,F401  (carriers, notices, shipments)

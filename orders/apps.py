@@ -6,4 +6,4 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import receivers  # noqa: F401  (connects the signal receivers)
+        from orders import receivers, receivers_fulfillment  # noqa: F401  (connect receivers)

@@ -273,6 +273,12 @@ class Shipment(models.Model):
                 condition=~Q(status="shipped") | ~Q(method="ship") | ~Q(tracking_number=""),
                 name="shipped_parcel_has_tracking",
             ),
+            # A code read out at the counter finds one order waiting there.
+            models.UniqueConstraint(
+                fields=["pickup_code"],
+                condition=Q(status="ready_for_pickup") & ~Q(pickup_code=""),
+                name="pickup_code_unique_while_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -12,3 +12,6 @@ order_received = Signal()
 order_approved = Signal()
 # The order was cancelled: order, actor, reason, refund_due (bool).
 order_cancelled = Signal()
+# A shipment left (shipped, out for delivery, handed over, or sent by its drop-ship vendor):
+# shipment, actor. Sent once per shipment, after its stock movements.
+shipment_shipped = Signal()

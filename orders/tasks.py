@@ -1,7 +1,12 @@
-"""Thin Celery wrappers around the intake services; beat starts the sweep (opsdesk/celery.py)."""
+"""Thin Celery wrappers around the intake services; beat starts the sweep (opsdesk/celery.py).
+
+The fulfillment tasks live in tasks_fulfillment and tasks_flows, imported here so that
+Celery's autodiscovery (which reads `tasks` modules) registers them.
+"""
 
 from celery import shared_task
 
+from orders import tasks_flows, tasks_fulfillment  # noqa: F401  (found by autodiscovery here)
 from orders.services.intake import delivery_build, delivery_build_sweep
 
 

@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from opsdesk.core.permissions import role_required
-from opsdesk.core.roles import Role
+from opsdesk.core.roles import Role, user_roles
 from orders import selectors
 from orders.forms_review import (
     AGES,
@@ -34,6 +34,8 @@ from orders.models import Order, RiskAssessment
 from orders.services import review
 
 REVIEW_ROLES = (Role.ORDER_REVIEWER, Role.MANAGER, Role.OWNER, Role.ADMIN)
+# Who may open a return (the returns area's staff; orders does not import returns).
+RETURN_OPENERS = {Role.CUSTOMER_SERVICE, Role.MANAGER, Role.OWNER, Role.ADMIN}
 DETAIL = "orders/order_detail.html"
 QUEUE = "orders/order_queue.html"
 HISTORY_LIMIT = 10
@@ -133,6 +135,7 @@ def _context(request: HttpRequest, order: Order, **forms) -> dict:
         "can_hold": Order.Status.ON_HOLD in allowed,
         "can_release": order.status == Order.Status.ON_HOLD,
         "can_cancel": Order.Status.CANCELLED in allowed,
+        "can_open_return": bool(user_roles(request.user) & RETURN_OPENERS),
         "hold_form": forms.get("hold") or HoldForm(),
         "cancel_form": forms.get("cancel") or CancelForm(),
         "release_form": forms.get("release") or ReleaseForm(),

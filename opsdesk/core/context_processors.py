@@ -9,6 +9,12 @@ NAV = [
     ("My work", "processes:my_work", ALL_ROLES),
     ("Orders", "orders:queue", (Role.ORDER_REVIEWER, *OVERSIGHT_ROLES)),
     ("Intake", "orders:delivery_list", (Role.ORDER_REVIEWER, *OVERSIGHT_ROLES)),
+    # Pick, pack and ship; its page leads to pickup, drop ship and local delivery.
+    ("Fulfillment", "orders:fulfillment", (Role.FULFILLMENT, *OVERSIGHT_ROLES)),
+    # Customer service hands pickup orders over at the counter.
+    ("Pickup", "orders:pickup_index", (Role.CUSTOMER_SERVICE,)),
+    ("Returns", "returns:queue", (Role.CUSTOMER_SERVICE, *OVERSIGHT_ROLES)),
+    ("Refunds", "returns:refund_queue", (Role.CUSTOMER_SERVICE, Role.BOOKKEEPER, *OVERSIGHT_ROLES)),
     ("Stock", "inventory:stock_list", (Role.INVENTORY, Role.FULFILLMENT, *OVERSIGHT_ROLES)),
     ("Receiving", "inventory:po_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),
     ("POS sync", "inventory:pos_sync_list", (Role.INVENTORY, *OVERSIGHT_ROLES)),

@@ -38,6 +38,7 @@ from orders.models import (
     OrderLine,
     RiskAssessment,
 )
+from orders.services.fulfillment import shipments_create_for_order
 from orders.services.review import review_work_item_open
 from orders.services.transitions import order_transition
 from orders.signals import order_approved
@@ -640,6 +641,7 @@ def _route(order: Order, *, level: str, indicators: list[Indicator]) -> None:
             data={"level": level, "score": order.risk_score},
         )
         order_approved.send(sender=Order, order=approved, actor=None)
+        shipments_create_for_order(order=approved, actor=None)
         return
     order_transition(
         order_id=order.pk,

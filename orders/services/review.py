@@ -19,6 +19,7 @@ from opsdesk.processes.models import WorkItem
 from opsdesk.processes.services import work_item_claim, work_item_close, work_item_open
 from orders.exceptions import InvalidTransition, OrderClaimed
 from orders.models import Order, OrderEvent
+from orders.services.fulfillment import order_shipments_cancel, shipments_create_for_order
 from orders.services.transitions import order_transition
 from orders.signals import order_approved, order_cancelled
 
@@ -165,6 +166,7 @@ def order_approve(*, order_id: int, actor: User | None) -> Order:
     )
     work_items_close(order, actor=actor)
     order_approved.send(sender=Order, order=order, actor=actor)
+    shipments_create_for_order(order=order, actor=actor)
     return order
 
 
@@ -220,6 +222,11 @@ def order_cancel(*, order_id: int, actor: User | None, reason: str) -> Order:
     _check_claim(order, actor)
     if Order.Status.CANCELLED not in Order.ALLOWED_TRANSITIONS.get(order.status, ()):
         raise InvalidTransition(order=order, to_status=Order.Status.CANCELLED)
+    # Shipments that have not left are cancelled (their stock goes back); one that has left
+    # refuses the whole cancellation.
+    shipments_cancelled = order_shipments_cancel(
+        order=order, actor=actor, reason=f"Order {order.number} cancelled: {reason}"
+    )
     # Through inventory's services (stock_release, backorder_cancel); first, so the event
     # below can say how much went back. One transaction: a failure undoes both.
     released = order_stock_release(
@@ -231,7 +238,12 @@ def order_cancel(*, order_id: int, actor: User | None, reason: str) -> Order:
         to_status=Order.Status.CANCELLED,
         actor=actor,
         event_type=OrderEvent.Type.CANCELLED,
-        data={"reason": reason, "stock_released": released, "refund_due": refund_due},
+        data={
+            "reason": reason,
+            "stock_released": released,
+            "refund_due": refund_due,
+            "shipments_cancelled": shipments_cancelled,
+        },
     )
     if refund_due:
         order.payment_status = Order.PaymentStatus.REFUND_DUE

@@ -249,8 +249,15 @@ def test_cancel_releases_the_reservations_and_marks_a_paid_payment_for_refund(
     assert (level.on_hand, level.reserved) == (10, 1)
     event = waiting.events.get(type=OrderEvent.Type.CANCELLED)
     assert event.actor == pia
-    assert event.data == {"reason": "Customer asked", "stock_released": 1, "refund_due": True}
-    assert WorkItem.objects.get().status == WorkItem.Status.CANCELLED
+    assert event.data == {
+        "reason": "Customer asked",
+        "stock_released": 1,
+        "refund_due": True,
+        "shipments_cancelled": 0,
+    }
+    assert WorkItem.objects.get(process__key="order_review").status == WorkItem.Status.CANCELLED
+    # What was paid waits in the refunds queue (the returns area listens).
+    assert WorkItem.objects.get(process__key="refunds").status == WorkItem.Status.OPEN
     assert signals_seen == [("cancelled", waiting.pk, pia, "Customer asked", True)]
 
 

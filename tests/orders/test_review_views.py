@@ -305,15 +305,16 @@ def test_order_page_queries_do_not_grow_with_lines_events_or_history(
     customer = CustomerFactory()
     order = waiting_order(customer=customer)
     reviewer.get(order.get_absolute_url())
-    # Session, user, roles; the order, its lines, its timeline; the customer's history.
-    with django_assert_num_queries(7):
+    # Session, user, roles; the order, its lines, its timeline; the customer's history; its
+    # shipments and customer e-mails.
+    with django_assert_num_queries(9):
         reviewer.get(order.get_absolute_url())
     for _ in range(15):
         OrderLineFactory(order=order)
         OrderFactory(customer=customer)
         review.order_comment(order_id=order.pk, actor=UserFactory(), text="Again")
     RiskAssessment.objects.create(order=order, score=1, level="low", indicators=[])
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(9):
         response = reviewer.get(order.get_absolute_url())
     assert response.status_code == 200
 
