@@ -43,7 +43,7 @@ TESTS_DIR = Path(__file__).resolve().parent
 # Run one at a time, after the rest (tests/suite.sh): they stop and start the shared
 # PostgreSQL and Redis, start Celery subprocesses, or bound how long something takes.
 SERIAL_PATHS = [
-    TESTS_DIR / "faults",
+    TESTS_DIR / "faults" / "test_ingest_load.py",
     TESTS_DIR / "notifications" / "test_integration.py",
     TESTS_DIR / "inventory" / "test_pos_sync_load.py",
     TESTS_DIR / "orders" / "test_intake_concurrency.py",

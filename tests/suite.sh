@@ -8,7 +8,8 @@
 set -u
 python="$1"
 shift
-workers="${TEST_WORKERS:-auto}"
+# One worker more than cores: many tests wait on PostgreSQL or the browser.
+workers="${TEST_WORKERS:-$(($(nproc) + 1))}"
 
 "$python" -m pytest -n "$workers" --dist loadfile -m "not serial" "$@"
 first=$?
