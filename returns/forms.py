@@ -243,3 +243,18 @@ class PublicLookupForm(forms.Form):
         label="E-mail address used for the order",
         widget=forms.EmailInput(attrs={**SMALL, "autocomplete": "email"}),
     )
+
+
+class CreditSpendForm(forms.Form):
+    order = forms.CharField(
+        max_length=60,
+        label="Order number",
+        widget=forms.TextInput(attrs={**SMALL, "autocomplete": "off", "autofocus": True}),
+    )
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        label="Amount",
+        widget=forms.NumberInput(attrs={**SMALL, "step": "0.01"}),
+    )

@@ -17,6 +17,7 @@ from returns.models import (
     ReturnLine,
     ReturnPolicy,
     ReturnRequest,
+    StoreCreditAccount,
 )
 
 QUEUE_LIMIT = 200
@@ -152,3 +153,16 @@ def policy_document(policy: ReturnPolicy) -> dict:
         "summary": summary,
         "extra_terms": policy.extra_terms,
     }
+
+
+def store_credit_for(*, customer_id: int, limit: int = 50) -> tuple:
+    """A customer's store credit account (None before any credit) and its latest entries."""
+    account = StoreCreditAccount.objects.filter(customer_id=customer_id).first()
+    if account is None:
+        return None, []
+    entries = list(
+        account.entries.select_related("order", "refund", "actor").order_by("-created_at", "-id")[
+            :limit
+        ]
+    )
+    return account, entries

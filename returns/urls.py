@@ -17,6 +17,7 @@ urlpatterns = [
     path("<int:pk>/lines/<int:line_id>/inspect/", views.return_line_inspect, name="inspect"),
     path("<int:pk>/refund/", views.return_refund, name="refund"),
     path("refunds/", views.refund_queue, name="refund_queue"),
+    path("credit/<int:customer_id>/", views.store_credit, name="store_credit"),
     path("refunds/<int:pk>/", views.refund_detail, name="refund_detail"),
     path("refunds/<int:pk>/issue/", views.refund_issue, name="refund_issue"),
     path("refunds/<int:pk>/approve/", views.refund_approve, name="refund_approve"),

@@ -19,9 +19,10 @@ from django.views.decorators.http import require_GET, require_POST
 from opsdesk.core.clientip import client_ip
 from opsdesk.core.permissions import public, role_required
 from opsdesk.core.roles import OVERSIGHT_ROLES, Role, user_roles
-from orders.models import Order
+from orders.models import Customer, Order
 from returns import selectors
 from returns.forms import (
+    CreditSpendForm,
     InspectForm,
     NoteForm,
     OrderLookupForm,
@@ -516,4 +517,47 @@ def public_items(request: HttpRequest) -> HttpResponse:
             "rows": [(e, form[f"qty_{e.line.pk}"]) for e in eligibility],
             "doc": selectors.policy_document(policy),
         },
+    )
+
+
+# Store credit ---------------------------------------------------------------------------
+
+
+@role_required(*REFUND_ROLES)
+def store_credit(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """A customer's store credit: balance, history, and spending it on a later order."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404("No such customer.")
+    form = CreditSpendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        number = form.cleaned_data["order"].strip()
+        order = (
+            Order.objects.filter(customer=customer, number__in=[number, f"#{number.lstrip('#')}"])
+            .only("pk", "number")
+            .first()
+        )
+        if order is None:
+            form.add_error("order", f"{customer.email} has no order numbered {number}.")
+        else:
+            try:
+                refunds.store_credit_redeem(
+                    customer_id=customer.pk,
+                    order_id=order.pk,
+                    amount=form.cleaned_data["amount"],
+                    actor=request.user,
+                )
+            except ValidationError as exc:
+                _flash_errors(request, exc)
+            else:
+                messages.success(
+                    request,
+                    f"{form.cleaned_data['amount']} of store credit spent on order {order.number}.",
+                )
+                return redirect("returns:store_credit", customer_id=customer.pk)
+    account, entries = selectors.store_credit_for(customer_id=customer.pk)
+    return render(
+        request,
+        "returns/store_credit.html",
+        {"customer": customer, "account": account, "entries": entries, "form": form},
     )
