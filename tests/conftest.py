@@ -50,7 +50,23 @@ SERIAL_PATHS = [
 ]
 
 
+# Started first in the parallel pass, so that no worker is left running one of them alone at
+# the end: the longest files (minutes of races and property tests, browsers).
+SLOW_FIRST = [
+    TESTS_DIR / "faults",
+    TESTS_DIR / "e2e",
+    TESTS_DIR / "inventory" / "test_concurrency.py",
+]
+
+
+def _slow(item: pytest.Item) -> bool:
+    return any(item.path == path or item.path.is_relative_to(path) for path in SLOW_FIRST)
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # After pytest-django's own ordering; a stable sort keeps it within each group.
+    items.sort(key=lambda item: not _slow(item))
     for item in items:
         if "service_control" in getattr(item, "fixturenames", ()) or any(
             item.path == path or item.path.is_relative_to(path) for path in SERIAL_PATHS

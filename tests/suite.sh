@@ -8,8 +8,8 @@
 set -u
 python="$1"
 shift
-# One worker more than cores: many tests wait on PostgreSQL or the browser.
-workers="${TEST_WORKERS:-$(($(nproc) + 1))}"
+# One worker per core.
+workers="${TEST_WORKERS:-$(nproc)}"
 
 "$python" -m pytest -n "$workers" --dist loadfile -m "not serial" "$@"
 first=$?
