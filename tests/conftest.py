@@ -63,15 +63,18 @@ def _slow(item: pytest.Item) -> bool:
     return any(item.path == path or item.path.is_relative_to(path) for path in SLOW_FIRST)
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Marked as collected, before `-m` selects by marker.
+    if "service_control" in getattr(item, "fixturenames", ()) or any(
+        item.path == path or item.path.is_relative_to(path) for path in SERIAL_PATHS
+    ):
+        item.add_marker(pytest.mark.serial)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # After pytest-django's own ordering; a stable sort keeps it within each group.
     items.sort(key=lambda item: not _slow(item))
-    for item in items:
-        if "service_control" in getattr(item, "fixturenames", ()) or any(
-            item.path == path or item.path.is_relative_to(path) for path in SERIAL_PATHS
-        ):
-            item.add_marker(pytest.mark.serial)
 
 
 @pytest.fixture(scope="session", autouse=True)
