@@ -16,6 +16,7 @@ from inventory.services.backorders import (
     backorder_wait_for_po,
 )
 from inventory.services.stock import (
+    ReserveRequest,
     ReserveResult,
     low_stock_check,
     reservation_expire_due,
@@ -23,6 +24,7 @@ from inventory.services.stock import (
     stock_receive,
     stock_release,
     stock_reserve,
+    stock_reserve_many,
     stock_return_restock,
     stock_set_from_pos,
     stock_ship,
@@ -30,6 +32,7 @@ from inventory.services.stock import (
 )
 
 __all__ = [
+    "ReserveRequest",
     "ReserveResult",
     "backorder_cancel",
     "backorder_contact_customer",
@@ -42,6 +45,7 @@ __all__ = [
     "stock_receive",
     "stock_release",
     "stock_reserve",
+    "stock_reserve_many",
     "stock_return_restock",
     "stock_set_from_pos",
     "stock_ship",

@@ -142,6 +142,121 @@ def stock_reserve(
     return ReserveResult(reservations=reservations)
 
 
+@dataclass
+class ReserveRequest:
+    """One order's lines for stock_reserve_many: (variant_id, quantity) pairs."""
+
+    lines: list[tuple[int, int]]
+    source: models.Model | None = None
+    reference: str = ""
+
+
+def stock_reserve_many(
+    *, requests: list[ReserveRequest], actor: User | None
+) -> list[ReserveResult | ValidationError]:
+    """stock_reserve, backorders allowed, for many orders at once (an intake batch), in the
+    caller's transaction. Each order gets what it would get reserved after the ones before
+    it: its reservations, its backorders, or its error (NotReservable, InsufficientStock
+    for a discontinued item, ValidationError) in its place.
+
+    The levels are locked once, in the one order every service uses; the reservations,
+    their movements and the levels are written together.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("stock_reserve_many writes in the caller's transaction")
+    demands: list[dict[int, int] | ValidationError] = []
+    for request in requests:
+        try:
+            demands.append(merge_lines(request.lines))
+        except ValidationError as exc:
+            demands.append(exc)
+    wanted = sorted({v for demand in demands if isinstance(demand, dict) for v in demand})
+    variants = Variant.objects.select_related("product").in_bulk(wanted)
+    levels = lock_levels(Q(variant_id__in=wanted) & WEB_LEVELS) if wanted else []
+    now = timezone.now()
+    expire_holds(levels, now=now)
+    results: list[ReserveResult | ValidationError] = []
+    taken: list[tuple[StockLevel, Reservation]] = []
+    for request, demand in zip(requests, demands, strict=True):
+        if isinstance(demand, ValidationError):
+            results.append(demand)
+            continue
+        unknown = sorted(set(demand) - set(variants))
+        if unknown:
+            results.append(ValidationError(f"There is no variant with id {unknown[0]}."))
+            continue
+        refused = [variants[v].sku for v in demand if not variant_reservable(variants[v])]
+        if refused:
+            results.append(NotReservable(refused))
+            continue
+        source_ref = ref_of(request.source)
+        plan, shortages = allocate(demand, levels)
+        if shortages:
+            if any(
+                variants[v].product.status == Product.Status.DISCONTINUED for v, _, _ in shortages
+            ):
+                results.append(shortage_error(shortages, variants))
+                continue
+            short = {variants[v].sku: [want, have] for v, want, have in shortages}
+            backorders = backorders_open(
+                demand,
+                variants=variants,
+                actor=actor,
+                source_ref=source_ref,
+                reference=request.reference,
+                data={"short": short},
+            )
+            results.append(ReserveResult(backorders=backorders))
+            continue
+        reservations = []
+        for level, units in plan:
+            level.reserved += units
+            level.updated_at = now
+            reservation = Reservation(
+                variant_id=level.variant_id,
+                location_id=level.location_id,
+                quantity=units,
+                source_type_id=source_ref[0],
+                source_id=source_ref[1],
+                reference=request.reference[:120],
+                created_at=now,
+            )
+            reservations.append(reservation)
+            taken.append((level, reservation))
+        results.append(ReserveResult(reservations=reservations))
+    Reservation.objects.bulk_create([reservation for _, reservation in taken])
+    StockLevel.objects.bulk_update(
+        list({level.pk: level for level, _ in taken}.values()), ["reserved", "updated_at"]
+    )
+    StockMovement.objects.bulk_create(
+        [
+            build_movement(
+                level,
+                kind=StockMovement.Kind.RESERVE,
+                reserved_delta=reservation.quantity,
+                reason=f"Reserved for {reservation.reference}"
+                if reservation.reference
+                else "Reserved",
+                actor=actor,
+                source=reservation,
+                at=now,
+            )
+            for level, reservation in taken
+        ]
+    )
+    check_sold_out({level.variant_id for level, _ in taken})
+    for request, result in zip(requests, results, strict=True):
+        if isinstance(result, ReserveResult) and result.reservations:
+            signals.stock_reserved.send(
+                sender=Reservation,
+                reservations=result.reservations,
+                source_ref=ref_of(request.source),
+                reference=request.reference,
+                actor=actor,
+            )
+    return results
+
+
 def _lock_reservation(reservation_id: int) -> tuple[Reservation, StockLevel]:
     """Lock a reservation's level, then the reservation (the order used everywhere)."""
     try:

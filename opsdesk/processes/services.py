@@ -260,6 +260,53 @@ def work_item_open(
     return item
 
 
+@transaction.atomic
+def work_items_open_many(
+    *, process: Process | str, items: list[tuple[str, str, models.Model]]
+) -> None:
+    """Put many sources in a process's queue at once, each as work_item_open would, and tell
+    whoever is on duty once, with every title in one notice (an intake batch: "12 new").
+
+    `items` are (title, link, source). A source with an item already open keeps it.
+    """
+    if isinstance(process, str):
+        process = Process.objects.get(key=process)
+    if not items:
+        return
+    source_type = ContentType.objects.get_for_model(items[0][2])
+    now = timezone.now()
+    WorkItem.objects.bulk_create(
+        [
+            WorkItem(
+                process=process,
+                title=title[:255],
+                link=link,
+                source_type=source_type,
+                source_id=source.pk,
+                created_at=now,
+                due_at=now + process.target,
+            )
+            for title, link, source in items
+        ],
+        # An item already open for a source stays the one (the unique open-item index).
+        ignore_conflicts=True,
+    )
+    titles = [title for title, _, _ in items]
+    if len(titles) == 1:
+        subject = f"New in {process.name}: {titles[0]}"
+        link = items[0][1]
+    else:
+        subject = f"{len(titles)} new in {process.name}"
+        link = process.get_absolute_url()
+    due = timezone.localtime(now + process.target)
+    _notify(
+        process=process,
+        subject=subject,
+        body="\n".join(titles) + f"\n\nDue by {due:%a %d %b %H:%M}.",
+        link=link or process.get_absolute_url(),
+    )
+
+
 def _work_item_finish(item: WorkItem, *, status: str) -> WorkItem:
     item.status = status
     item.closed_at = timezone.now()

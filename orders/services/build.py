@@ -23,15 +23,18 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import prefetch_related_objects
 
 from catalog.models import Variant
 from orders.formats import IncomingLine, IncomingOrder
-from orders.models import Channel, Order, OrderEvent, OrderLine
-from orders.services.customers import customer_match
+from orders.models import Channel, Customer, Order, OrderEvent, OrderLine
+from orders.services.customers import customer_match, customers_match_many
 from orders.signals import order_received
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
+
+    from inventory.services import ReserveResult
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +142,11 @@ def _drop_ships(variant: Variant | None) -> bool:
     return bool(vendor is not None and vendor.drop_ships)
 
 
-def _new_lines(order: Order, incoming: list[IncomingLine]) -> list[OrderLine]:
-    variants = _variants_by_sku({line.sku for line in incoming if line.sku})
+def _new_lines(
+    order: Order, incoming: list[IncomingLine], variants: dict[str, Variant] | None = None
+) -> list[OrderLine]:
+    if variants is None:
+        variants = _variants_by_sku({line.sku for line in incoming if line.sku})
     lines = []
     for line in incoming:
         variant = variants.get(line.sku) if line.sku else None
@@ -220,30 +226,51 @@ def _with_reasons(order: Order, reasons: list[str]) -> list[str]:
 # Stock -----------------------------------------------------------------------------------
 
 
+def _own_stock(lines: list[OrderLine]) -> list[tuple[int, int]]:
+    """The (variant, quantity) pairs the store reserves itself (not drop ship, matched)."""
+    return [
+        (line.variant_id, line.quantity)
+        for line in lines
+        if line.variant_id is not None and not line.drop_ship
+    ]
+
+
 def _reserve(
     order: Order, lines: list[OrderLine], *, actor: User | None
 ) -> tuple[list[OrderEvent], str]:
     """Reserve the order's own-stock lines at once: events for the timeline, and a review
     reason when they cannot be reserved at all."""
-    from inventory.exceptions import NotReservable
     from inventory.services.stock import stock_reserve
 
-    wanted = [
-        (line.variant_id, line.quantity)
-        for line in lines
-        if line.variant_id is not None and not line.drop_ship
-    ]
+    wanted = _own_stock(lines)
     if not wanted:
         return [], ""
-    skus = {line.variant_id: line.variant.sku for line in lines if line.variant is not None}
     try:
         result = stock_reserve(
             lines=wanted, actor=actor, source=order, reference=order.number, allow_backorder=True
         )
-    except NotReservable as exc:
-        return [], f"{REASON_NOT_RESERVED}: not for sale: {', '.join(exc.skus)}."
     except ValidationError as exc:
-        return [], f"{REASON_NOT_RESERVED}: {' '.join(exc.messages)}"
+        result = exc
+    return _reserved(order, lines, result, actor=actor)
+
+
+def _reserved(
+    order: Order,
+    lines: list[OrderLine],
+    result: ReserveResult | ValidationError,
+    *,
+    actor: User | None,
+    location_names: dict[int, str] | None = None,
+) -> tuple[list[OrderEvent], str]:
+    """What a reservation attempt means for the order: timeline events, or a review reason."""
+    from inventory.exceptions import NotReservable
+    from inventory.models import Location
+
+    if isinstance(result, NotReservable):
+        return [], f"{REASON_NOT_RESERVED}: not for sale: {', '.join(result.skus)}."
+    if isinstance(result, ValidationError):
+        return [], f"{REASON_NOT_RESERVED}: {' '.join(result.messages)}"
+    skus = {line.variant_id: line.variant.sku for line in lines if line.variant is not None}
     if result.backorders:
         return [
             OrderEvent(
@@ -260,13 +287,12 @@ def _reserve(
                 },
             )
         ], ""
-    from inventory.models import Location
-
-    names = dict(
-        Location.objects.filter(pk__in={r.location_id for r in result.reservations}).values_list(
-            "pk", "name"
+    if location_names is None:
+        location_names = dict(
+            Location.objects.filter(
+                pk__in={r.location_id for r in result.reservations}
+            ).values_list("pk", "name")
         )
-    )
     return [
         OrderEvent(
             order=order,
@@ -277,7 +303,7 @@ def _reserve(
                     {
                         "sku": skus.get(r.variant_id, ""),
                         "quantity": r.quantity,
-                        "location": names.get(r.location_id, ""),
+                        "location": location_names.get(r.location_id, ""),
                     }
                     for r in result.reservations
                 ]
@@ -348,6 +374,57 @@ def _cancel_from_store(order: Order, incoming: IncomingOrder, *, actor: User | N
     order.refresh_from_db(fields=["status", "payment_status", "updated_at"])
 
 
+def _order_new(
+    *,
+    channel: Channel | None,
+    incoming: IncomingOrder,
+    source: str,
+    customer: Customer | None,
+    variants: dict[str, Variant] | None = None,
+) -> tuple[Order, list[OrderLine]]:
+    """The order and its lines as first received, not saved yet."""
+    order = Order(
+        channel=channel,
+        source=source,
+        external_id=incoming.external_id,
+        customer=customer,
+        placed_at=incoming.placed_at,
+        source_updated_at=incoming.updated_at,
+        status=Order.Status.RECEIVED,
+        **_header(incoming),
+    )
+    lines = _new_lines(order, incoming.lines, variants)
+    choice = _method_choice(channel, incoming, lines)
+    order.fulfillment_method = choice.method
+    order.pickup_location_id = choice.pickup_location_id
+    reasons = [unknown_line_reason(line) for line in lines if line.variant is None]
+    order.review_reasons = [choice.reason, *reasons] if choice.reason else reasons
+    return order, lines
+
+
+def _received_event(
+    order: Order,
+    *,
+    incoming: IncomingOrder,
+    source: str,
+    actor: User | None,
+    via: dict[str, Any],
+) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        type=OrderEvent.Type.RECEIVED,
+        actor=actor,
+        to_status=Order.Status.RECEIVED,
+        data={
+            "source": source,
+            "channel": order.channel.slug if order.channel else "",
+            "external_id": incoming.external_id,
+            "store_updated_at": incoming.updated_at.isoformat(),
+            **via,
+        },
+    )
+
+
 def _order_create(
     *,
     channel: Channel | None,
@@ -362,42 +439,13 @@ def _order_create(
         last_name=incoming.last_name,
         phone=incoming.phone,
     )
-    order = Order(
-        channel=channel,
-        source=source,
-        external_id=incoming.external_id,
-        customer=customer,
-        placed_at=incoming.placed_at,
-        source_updated_at=incoming.updated_at,
-        status=Order.Status.RECEIVED,
-        **_header(incoming),
-    )
-    lines = _new_lines(order, incoming.lines)
-    choice = _method_choice(channel, incoming, lines)
-    order.fulfillment_method = choice.method
-    order.pickup_location_id = choice.pickup_location_id
-    reasons = [unknown_line_reason(line) for line in lines if line.variant is None]
-    order.review_reasons = [choice.reason, *reasons] if choice.reason else reasons
+    order, lines = _order_new(channel=channel, incoming=incoming, source=source, customer=customer)
     order.save(force_insert=True)
     if not order.number:
         order.number = f"P{order.pk:06d}"
         order.save(update_fields=["number"])
     OrderLine.objects.bulk_create(lines)
-    events = [
-        OrderEvent(
-            order=order,
-            type=OrderEvent.Type.RECEIVED,
-            actor=actor,
-            to_status=Order.Status.RECEIVED,
-            data={
-                "source": source,
-                "channel": channel.slug if channel else "",
-                "external_id": incoming.external_id,
-                "store_updated_at": incoming.updated_at.isoformat(),
-                **via,
-            },
-        )
-    ]
+    events = [_received_event(order, incoming=incoming, source=source, actor=actor, via=via)]
     if not incoming.cancelled:
         reserved, reason = _reserve(order, lines, actor=actor)
         events += reserved
@@ -409,6 +457,86 @@ def _order_create(
     if incoming.cancelled:
         _cancel_from_store(order, incoming, actor=actor)
     return BuildResult(order, BuildOutcome.CREATED, events=[e.type for e in events])
+
+
+@dataclass
+class NewOrder:
+    """One order of a batch for orders_create_many: a first version, not cancelled."""
+
+    channel: Channel
+    incoming: IncomingOrder
+    via: dict[str, Any]
+    order: Order | None = None
+
+
+def orders_create_many(*, new: list[NewOrder], source: str = Order.Source.WEBHOOK) -> None:
+    """_order_create for a batch of new orders at once, in the caller's transaction; each
+    NewOrder gets its order. What one order gets is the same as from order_build: its
+    customer, lines, method, review reasons, stock reservation or backorder, and timeline.
+
+    The caller makes sure every order is new (channel and store id unknown, each once in the
+    batch) and not cancelled. A parallel build of one of them raises IntegrityError: the
+    caller then builds the batch one by one. Routing comes next (risk_assess_many).
+    """
+    from inventory.models import Location
+    from inventory.services import ReserveRequest, stock_reserve_many
+
+    customers = customers_match_many(
+        [
+            {
+                "email": n.incoming.email,
+                "first_name": n.incoming.first_name,
+                "last_name": n.incoming.last_name,
+                "phone": n.incoming.phone,
+            }
+            for n in new
+        ]
+    )
+    variants = _variants_by_sku({line.sku for n in new for line in n.incoming.lines if line.sku})
+    # One object per channel, its shipping mappings read once for the batch.
+    channels = {n.channel.pk: n.channel for n in new}
+    prefetch_related_objects(list(channels.values()), "method_mappings")
+    lines_of: dict[int, list[OrderLine]] = {}
+    for position, n in enumerate(new):
+        n.order, lines_of[position] = _order_new(
+            channel=channels[n.channel.pk],
+            incoming=n.incoming,
+            source=source,
+            customer=customers.get((n.incoming.email or "").strip().lower()),
+            variants=variants,
+        )
+    Order.objects.bulk_create([n.order for n in new])
+    unnumbered = [n.order for n in new if not n.order.number]
+    for order in unnumbered:
+        order.number = f"P{order.pk:06d}"
+    Order.objects.bulk_update(unnumbered, ["number"])
+    lines = [line for position in range(len(new)) for line in lines_of[position]]
+    OrderLine.objects.bulk_create(lines)
+    events = [
+        _received_event(n.order, incoming=n.incoming, source=source, actor=None, via=n.via)
+        for n in new
+    ]
+    requests, owners = [], []
+    for position, n in enumerate(new):
+        if wanted := _own_stock(lines_of[position]):
+            requests.append(ReserveRequest(lines=wanted, source=n.order, reference=n.order.number))
+            owners.append(position)
+    results = stock_reserve_many(requests=requests, actor=None)
+    location_names = dict(Location.objects.values_list("pk", "name"))
+    not_reserved = []
+    for position, result in zip(owners, results, strict=True):
+        order = new[position].order
+        reserved, reason = _reserved(
+            order, lines_of[position], result, actor=None, location_names=location_names
+        )
+        events += reserved
+        if reason:
+            order.review_reasons = [*order.review_reasons, reason]
+            not_reserved.append(order)
+    Order.objects.bulk_update(not_reserved, ["review_reasons"])
+    OrderEvent.objects.bulk_create(events)
+    for n in new:
+        order_received.send(sender=Order, order=n.order, actor=None)
 
 
 def _line_key(line: OrderLine | IncomingLine) -> tuple[str, int]:
@@ -594,6 +722,21 @@ def order_route_new(*, order_id: int) -> bool:
         logger.exception("order %s: risk assessment failed; the intake sweep retries it", order_id)
         return False
     return True
+
+
+def orders_route_new_many(*, order_ids: list[int]) -> int:
+    """order_route_new for a batch of new orders: one fraud run and one notice for all.
+
+    If the batch's check fails, each order is routed on its own (and one that fails again
+    stays RECEIVED for the intake sweep). Returns how many orders were routed.
+    """
+    from orders.services.fraud import risk_assess_many
+
+    try:
+        return risk_assess_many(order_ids=order_ids)
+    except Exception:
+        logger.exception("risk assessment of a batch failed; routing its orders one by one")
+    return sum(order_route_new(order_id=order_id) for order_id in order_ids)
 
 
 # Staff corrections -----------------------------------------------------------------------

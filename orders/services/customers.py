@@ -40,3 +40,39 @@ def customer_match(
         for name, value in missing.items():
             setattr(customer, name, value)
     return customer
+
+
+def customers_match_many(people: list[dict[str, str]]) -> dict[str, Customer]:
+    """customer_match for many orders at once (an intake batch): {e-mail: customer}.
+
+    `people` are dicts of email, first_name, last_name and phone. New addresses are created
+    together; as in customer_match, a parallel insert of the same address is read back, and
+    blank name and phone fields are filled from the first order that has them.
+    """
+    wanted: dict[str, dict[str, str]] = {}
+    for person in people:
+        email = (person.get("email") or "").strip().lower()
+        if email and email not in wanted:
+            wanted[email] = {
+                "first_name": (person.get("first_name") or "")[:100],
+                "last_name": (person.get("last_name") or "")[:100],
+                "phone": (person.get("phone") or "")[:40],
+            }
+    if not wanted:
+        return {}
+    found = {c.email: c for c in Customer.objects.filter(email__in=list(wanted))}
+    new = [Customer(email=e, **fields) for e, fields in wanted.items() if e not in found]
+    if new:
+        Customer.objects.bulk_create(new, ignore_conflicts=True)
+        found = {c.email: c for c in Customer.objects.filter(email__in=list(wanted))}
+    for email, customer in found.items():
+        missing = {
+            name: value
+            for name, value in wanted[email].items()
+            if value and not getattr(customer, name)
+        }
+        if missing:
+            Customer.objects.filter(pk=customer.pk).update(**missing)
+            for name, value in missing.items():
+                setattr(customer, name, value)
+    return found

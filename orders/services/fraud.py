@@ -18,7 +18,9 @@ from `address1`.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -30,6 +32,7 @@ from django.db import transaction
 from django.db.models import Avg, Count, Q
 from django.utils import timezone
 
+from opsdesk.core.bulk import update_many
 from orders.models import (
     FraudRule,
     FraudSettings,
@@ -39,7 +42,7 @@ from orders.models import (
     RiskAssessment,
 )
 from orders.services.fulfillment import shipments_create_for_order
-from orders.services.review import review_work_item_open
+from orders.services.review import review_work_item_open, review_work_items_open_many
 from orders.services.transitions import order_transition
 from orders.signals import order_approved
 
@@ -159,25 +162,24 @@ def _money(value: Decimal, currency: str) -> str:
     return f"{value:,.2f} {currency}".strip()
 
 
+PAID = (Order.PaymentStatus.PAID, Order.PaymentStatus.PARTIALLY_REFUNDED)
+VELOCITY_DIMENSIONS = ("email", "address", "ip", "card")
+
+
 class FraudContext:
     """The order under assessment, and the few reads the rules share (each made at most
-    once, and only if a rule that needs it is enabled)."""
+    once, and only if a rule that needs it is enabled). In a batch (risk_assess_many) the
+    reads come from BatchReads instead, made once for all the batch's orders."""
 
-    def __init__(self, order: Order) -> None:
+    def __init__(self, order: Order, batch: BatchReads | None = None) -> None:
         self.order = order
         self.customer = order.customer
+        self.batch = batch
         self._velocity: dict[int, dict[str, int]] = {}
 
     @cached_property
     def lines(self) -> list[OrderLine]:
         return list(self.order.lines.all())
-
-    def _same_buyer(self) -> Q | None:
-        if self.order.customer_id:
-            return Q(customer_id=self.order.customer_id)
-        if self.order.email:
-            return Q(email=self.order.email)
-        return None
 
     def _earlier(self):
         return Order.objects.filter(created_at__lte=self.order.created_at).exclude(pk=self.order.pk)
@@ -185,13 +187,12 @@ class FraudContext:
     @cached_property
     def history(self) -> dict[str, int]:
         """The buyer's earlier orders, and how many of them were approved and paid."""
-        buyer = self._same_buyer()
+        if self.batch is not None:
+            return self.batch.history(self.order)
+        buyer = _same_buyer(self.order)
         if buyer is None:
             return {"earlier": 0, "paid": 0}
-        paid = Q(
-            status=Order.Status.APPROVED,
-            payment_status__in=[Order.PaymentStatus.PAID, Order.PaymentStatus.PARTIALLY_REFUNDED],
-        )
+        paid = Q(status=Order.Status.APPROVED, payment_status__in=PAID)
         return (
             self._earlier()
             .filter(buyer)
@@ -200,6 +201,8 @@ class FraudContext:
 
     def store_average(self, sample: int) -> tuple[Decimal | None, int]:
         """The mean total of the store's last `sample` orders before this one."""
+        if self.batch is not None and (known := self.batch.store_average(self.order, sample)):
+            return known
         stats = (
             self._earlier()
             .order_by("-created_at", "-id")[:sample]
@@ -212,41 +215,199 @@ class FraudContext:
         IP address and card: one query for the four, bounded by the time window."""
         if hours in self._velocity:
             return self._velocity[hours]
-        order = self.order
-        conditions: dict[str, Q] = {}
-        if (buyer := self._same_buyer()) is not None:
-            conditions["email"] = buyer
-        ship = order.shipping_address or {}
-        pc_key = _postcode_key(ship)
-        if pc_key and ship.get("address1"):
-            conditions["address"] = Q(
-                **{
-                    f"shipping_address__{pc_key}": ship[pc_key],
-                    "shipping_address__address1__iexact": ship["address1"],
-                }
-            )
-        if order.client_ip:
-            conditions["ip"] = Q(client_ip=order.client_ip)
-        if order.card_fingerprint:
-            conditions["card"] = Q(card_fingerprint=order.card_fingerprint)
-        counts = dict.fromkeys(("email", "address", "ip", "card"), 0)
-        if conditions:
-            any_of = Q()
-            for condition in conditions.values():
-                any_of |= condition
-            since = order.created_at - timedelta(hours=hours)
-            counts.update(
-                self._earlier()
-                .filter(any_of, created_at__gte=since)
-                .aggregate(
-                    **{
-                        name: Count("pk", filter=condition)
-                        for name, condition in conditions.items()
-                    }
+        if self.batch is not None:
+            counts = self.batch.velocity(self.order, hours)
+        else:
+            counts = dict.fromkeys(VELOCITY_DIMENSIONS, 0)
+            if conditions := _velocity_conditions(self.order):
+                since = self.order.created_at - timedelta(hours=hours)
+                counts.update(
+                    self._earlier()
+                    .filter(_any_of(conditions.values()), created_at__gte=since)
+                    .aggregate(
+                        **{name: Count("pk", filter=cond) for name, cond in conditions.items()}
+                    )
                 )
-            )
         self._velocity[hours] = counts
         return counts
+
+
+def _same_buyer(order: Order) -> Q | None:
+    if order.customer_id:
+        return Q(customer_id=order.customer_id)
+    if order.email:
+        return Q(email=order.email)
+    return None
+
+
+def _velocity_conditions(order: Order) -> dict[str, Q]:
+    """What makes another order "the same" buyer, address, IP or card as `order`.
+    BatchReads._matches says the same in Python: change both together."""
+    conditions: dict[str, Q] = {}
+    if (buyer := _same_buyer(order)) is not None:
+        conditions["email"] = buyer
+    ship = order.shipping_address or {}
+    pc_key = _postcode_key(ship)
+    if pc_key and ship.get("address1"):
+        conditions["address"] = Q(
+            **{
+                f"shipping_address__{pc_key}": ship[pc_key],
+                "shipping_address__address1__iexact": ship["address1"],
+            }
+        )
+    if order.client_ip:
+        conditions["ip"] = Q(client_ip=order.client_ip)
+    if order.card_fingerprint:
+        conditions["card"] = Q(card_fingerprint=order.card_fingerprint)
+    return conditions
+
+
+def _any_of(conditions) -> Q:
+    any_of = Q()
+    for condition in conditions:
+        any_of |= condition
+    return any_of
+
+
+class BatchReads:
+    """FraudContext's reads for a batch of orders, each made with one query for the whole
+    batch and then answered per order in Python, with the same answers.
+
+    The rows read are the other orders that can count for some order of the batch (its
+    buyer's, or in the velocity window and matching one of its conditions), indexed by what
+    they match on, each index sorted by time. "Earlier" is, as in FraudContext, created at
+    or before the order, the order itself excluded.
+    """
+
+    FIELDS = (
+        "pk",
+        "created_at",
+        "customer_id",
+        "email",
+        "shipping_address",
+        "client_ip",
+        "card_fingerprint",
+        "status",
+        "payment_status",
+    )
+
+    def __init__(self, orders: list[Order]) -> None:
+        self.orders = orders
+        self.first = min(order.created_at for order in orders)
+        self.last = max(order.created_at for order in orders)
+        self._buyers: dict[tuple, list[dict]] | None = None
+        self._windows: dict[int, dict[tuple, list[dict]]] = {}
+        self._recent: dict[int, list[dict]] = {}
+
+    def history(self, order: Order) -> dict[str, int]:
+        if self._buyers is None:
+            buyers = [b for o in self.orders if (b := _same_buyer(o)) is not None]
+            rows = (
+                Order.objects.filter(_any_of(buyers), created_at__lte=self.last).values(
+                    *self.FIELDS
+                )
+                if buyers
+                else []
+            )
+            self._buyers = _index(rows)
+        key = _keys(order)["email"]
+        if key is None:
+            return {"earlier": 0, "paid": 0}
+        earlier = [
+            r
+            for r in self._buyers.get(key, [])
+            if r["created_at"] <= order.created_at and r["pk"] != order.pk
+        ]
+        paid = [
+            r
+            for r in earlier
+            if r["status"] == Order.Status.APPROVED and r["payment_status"] in PAID
+        ]
+        return {"earlier": len(earlier), "paid": len(paid)}
+
+    def store_average(self, order: Order, sample: int) -> tuple[Decimal | None, int] | None:
+        """None when the rows read for the batch don't reach back far enough for this order
+        (other builders' orders came in between): FraudContext then asks the database."""
+        if sample not in self._recent:
+            self._recent[sample] = list(
+                Order.objects.filter(created_at__lte=self.last)
+                .order_by("-created_at", "-id")
+                .values("pk", "created_at", "total")[: sample + len(self.orders)]
+            )
+        rows = self._recent[sample]
+        earlier = [r for r in rows if r["created_at"] <= order.created_at and r["pk"] != order.pk]
+        earlier = earlier[:sample]
+        if len(earlier) < sample and len(rows) == sample + len(self.orders):
+            return None
+        if not earlier:
+            return None, 0
+        return sum(r["total"] for r in earlier) / len(earlier), len(earlier)
+
+    def velocity(self, order: Order, hours: int) -> dict[str, int]:
+        window = timedelta(hours=hours)
+        if hours not in self._windows:
+            conditions = [c for o in self.orders for c in _velocity_conditions(o).values()]
+            rows = (
+                Order.objects.filter(
+                    _any_of(conditions),
+                    created_at__gte=self.first - window,
+                    created_at__lte=self.last,
+                ).values(*self.FIELDS)
+                if conditions
+                else []
+            )
+            self._windows[hours] = _index(rows)
+        index = self._windows[hours]
+        since = order.created_at - window
+        counts = dict.fromkeys(VELOCITY_DIMENSIONS, 0)
+        for name, key in _keys(order).items():
+            rows = index.get(key, []) if key is not None else []
+            times = [r["created_at"] for r in rows]
+            inside = bisect_right(times, order.created_at) - bisect_left(times, since)
+            counts[name] = inside - any(r["pk"] == order.pk for r in rows)
+        return counts
+
+
+def _keys(order: Order | dict) -> dict[str, tuple | None]:
+    """What _velocity_conditions compares, as index keys (None where it compares nothing).
+    An order's keys and a row's keys are equal when the conditions match them."""
+    get = order.get if isinstance(order, dict) else partial(getattr, order)
+    customer_id, email = get("customer_id"), get("email")
+    ship = get("shipping_address")
+    ship = ship if isinstance(ship, dict) else {}
+    pc_key = _postcode_key(ship)
+    street = ship.get("address1")
+    address = None
+    if pc_key and street and isinstance(street, str):
+        address = ("address", pc_key, json.dumps(ship[pc_key], sort_keys=True), street.upper())
+    return {
+        "email": ("customer", customer_id)
+        if customer_id
+        else (("email", email) if email else None),
+        "address": address,
+        "ip": ("ip", str(get("client_ip"))) if get("client_ip") else None,
+        "card": ("card", get("card_fingerprint")) if get("card_fingerprint") else None,
+    }
+
+
+def _index(rows) -> dict[tuple, list[dict]]:
+    """Rows by every key they can be matched on, each list oldest first. A row is listed
+    under its customer and under its e-mail, and under each postcode field it has."""
+    index: dict[tuple, list[dict]] = {}
+    for row in sorted(rows, key=lambda r: (r["created_at"], r["pk"])):
+        keys = set(_keys(row).values())
+        if row["customer_id"] and row["email"]:
+            keys.add(("email", row["email"]))  # for an order without a customer record
+        ship = row["shipping_address"] if isinstance(row["shipping_address"], dict) else {}
+        street = ship.get("address1")
+        if isinstance(street, str) and street:
+            for pc_key in ("postcode", "zip", "postal_code"):
+                if pc_key in ship:
+                    value = json.dumps(ship[pc_key], sort_keys=True)
+                    keys.add(("address", pc_key, value, street.upper()))
+        for key in keys - {None}:
+            index.setdefault(key, []).append(row)
+    return index
 
 
 # The rules -------------------------------------------------------------------------------
@@ -538,11 +699,36 @@ def risk_level_for(score: int, *, medium: int, high: int) -> str:
     return LOW
 
 
-def risk_evaluate(order: Order) -> tuple[int, str, list[Indicator]]:
-    """Run every enabled rule on `order`: (score, level, indicators). Writes nothing."""
-    ctx = FraudContext(order)
+@dataclass(frozen=True)
+class FraudConfig:
+    """The admin's rules and thresholds, read once for a run over many orders."""
+
+    rules: list[Configured]
+    medium: int
+    high: int
+
+    @classmethod
+    def read(cls) -> FraudConfig:
+        medium, high = fraud_thresholds()
+        return cls(rules=rules_configured(), medium=medium, high=high)
+
+
+def risk_evaluate(
+    order: Order,
+    *,
+    config: FraudConfig | None = None,
+    lines: list[OrderLine] | None = None,
+    batch: BatchReads | None = None,
+) -> tuple[int, str, list[Indicator]]:
+    """Run every enabled rule on `order`: (score, level, indicators). Writes nothing.
+
+    `config`, `lines` and `batch` save reads when the caller has made them already."""
+    config = config or FraudConfig.read()
+    ctx = FraudContext(order, batch)
+    if lines is not None:
+        ctx.lines = lines  # what the cached property would read
     indicators = []
-    for configured in rules_configured():
+    for configured in config.rules:
         if configured.weight == 0:
             continue
         sentence = configured.rule.check(ctx, configured.params)
@@ -553,8 +739,7 @@ def risk_evaluate(order: Order) -> tuple[int, str, list[Indicator]]:
     # Raising indicators first, the heaviest on top: the panel reads as "why".
     indicators.sort(key=lambda i: (-i.points, i.code))
     score = max(0, sum(i.points for i in indicators))
-    medium, high = fraud_thresholds()
-    return score, risk_level_for(score, medium=medium, high=high), indicators
+    return score, risk_level_for(score, medium=config.medium, high=config.high), indicators
 
 
 def risk_assess(*, order_id: int, actor: User | None = None, force: bool = False) -> RiskAssessment:
@@ -589,24 +774,137 @@ def risk_assess(*, order_id: int, actor: User | None = None, force: bool = False
         )
         order.risk_score, order.risk_level = score, level
         order.save(update_fields=["risk_score", "risk_level", "updated_at"])
-        OrderEvent.objects.create(
-            order=order,
-            type=OrderEvent.Type.RISK_ASSESSED,
-            actor=actor,
-            data={
-                "score": score,
-                "level": level,
-                "indicators": [
-                    f"{'+' if i.points > 0 else ''}{i.points} {i.code}" for i in indicators
-                ],
-            },
-        )
+        _assessed_event(order, indicators, actor=actor).save()
         if routable:
-            _route(order, level=level, indicators=indicators)
+            _route(order, level=level)
     return assessment
 
 
-def _route(order: Order, *, level: str, indicators: list[Indicator]) -> None:
+def risk_assess_many(*, order_ids: list[int]) -> int:
+    """risk_assess for many new orders at once (an intake batch), in one transaction.
+
+    Each order gets the same assessment and route as from risk_assess; the rules are read
+    once, the orders bound for the review queue move there together, and whoever is on duty
+    gets one notice for all of them. Orders no longer RECEIVED are left as they are.
+    Returns how many orders were routed.
+    """
+    config = FraudConfig.read()
+    with transaction.atomic():
+        orders = list(
+            Order.objects.select_for_update(of=("self",))
+            .select_related("customer", "channel")
+            .prefetch_related("lines")
+            .filter(pk__in=order_ids, status=Order.Status.RECEIVED)
+            .order_by("pk")
+        )
+        if not orders:
+            return 0
+        batch = BatchReads(orders)
+        now = timezone.now()
+        assessments, assessed, to_hold, to_review, one_by_one = [], [], [], [], []
+        for order in orders:
+            lines = list(order.lines.all())
+            score, level, indicators = risk_evaluate(order, config=config, lines=lines, batch=batch)
+            order.risk_score, order.risk_level, order.updated_at = score, level, now
+            assessments.append(
+                RiskAssessment(
+                    order=order,
+                    score=score,
+                    level=level,
+                    indicators=[i.as_dict() for i in indicators],
+                    assessed_at=now,
+                )
+            )
+            assessed.append(_assessed_event(order, indicators, actor=None))
+            if level == HIGH:
+                to_hold.append(order)
+            elif _auto_approves(order, level, lines):
+                one_by_one.append(order)  # approved and sent on to fulfillment
+            else:
+                to_review.append(order)
+        RiskAssessment.objects.bulk_create(
+            assessments,
+            update_conflicts=True,
+            unique_fields=["order"],
+            update_fields=["score", "level", "indicators", "assessed_at"],
+        )
+        update_many(
+            Order,
+            ["risk_score", "risk_level"],
+            [(order.pk, order.risk_score, order.risk_level) for order in orders],
+            same={"updated_at": now},
+        )
+        OrderEvent.objects.bulk_create(assessed)
+        for order in one_by_one:
+            _route(order, level=order.risk_level)
+        _move_received(to_hold, to_status=Order.Status.ON_HOLD, now=now)
+        _move_received(to_review, to_status=Order.Status.AWAITING_REVIEW, now=now)
+    return len(orders)
+
+
+def _assessed_event(order: Order, indicators: list[Indicator], *, actor: User | None):
+    return OrderEvent(
+        order=order,
+        type=OrderEvent.Type.RISK_ASSESSED,
+        actor=actor,
+        data={
+            "score": order.risk_score,
+            "level": order.risk_level,
+            "indicators": [f"{'+' if i.points > 0 else ''}{i.points} {i.code}" for i in indicators],
+        },
+    )
+
+
+def _auto_approves(order: Order, level: str, lines: list[OrderLine] | None = None) -> bool:
+    """Low risk on a channel that approves it, and nothing else for a person to look at."""
+    if not (
+        level == LOW
+        and order.channel is not None
+        and order.channel.auto_approve_low_risk
+        and not order.review_reasons
+    ):
+        return False
+    if lines is None:
+        return not order.lines.filter(variant__isnull=True).exists()
+    return all(line.variant_id is not None for line in lines)
+
+
+def _move_received(orders: list[Order], *, to_status: str, now) -> None:
+    """Route many locked RECEIVED orders as _route does each: on hold for fraud review, or
+    to the review queue; with their events, and one notice for the process's queue."""
+    if not orders:
+        return
+    held = to_status == Order.Status.ON_HOLD
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        status=to_status, updated_at=now, **({"hold_reason": HIGH_RISK_REASON} if held else {})
+    )
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(
+                order=order,
+                type=OrderEvent.Type.HELD if held else OrderEvent.Type.SENT_TO_REVIEW,
+                from_status=Order.Status.RECEIVED,
+                to_status=to_status,
+                data={"reason": HIGH_RISK_REASON, "score": order.risk_score}
+                if held
+                else {"level": order.risk_level, "reasons": list(order.review_reasons or [])},
+            )
+            for order in orders
+        ]
+    )
+    for order in orders:
+        order.status = to_status
+    if held:
+        review_work_items_open_many(
+            orders,
+            process="fraud_review",
+            titles=[f"Order {o.number}: high fraud risk ({o.risk_score})" for o in orders],
+        )
+    else:
+        review_work_items_open_many(orders)
+
+
+def _route(order: Order, *, level: str) -> None:
     link = order.get_absolute_url()
     if level == HIGH:
         order_transition(
@@ -625,14 +923,7 @@ def _route(order: Order, *, level: str, indicators: list[Indicator]) -> None:
             title=f"Order {order.number}: high fraud risk ({order.risk_score})",
         )
         return
-    auto = (
-        level == LOW
-        and order.channel is not None
-        and order.channel.auto_approve_low_risk
-        and not order.review_reasons
-        and not order.lines.filter(variant__isnull=True).exists()
-    )
-    if auto:
+    if _auto_approves(order, level):
         approved = order_transition(
             order_id=order.pk,
             to_status=Order.Status.APPROVED,

@@ -21,9 +21,10 @@ import hashlib
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -33,8 +34,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from kombu.exceptions import OperationalError as BrokerOperationalError
+from redis import Redis
 from redis.exceptions import RedisError
 
+from opsdesk.core.bulk import update_many
 from opsdesk.core.sweeps import sweep_claim, sweep_period
 from orders.formats import (
     IncomingOrder,
@@ -49,8 +52,11 @@ from orders.models import Channel, Order, ShippingMethodMapping, WebhookDelivery
 from orders.services.build import (
     BuildOutcome,
     BuildResult,
+    NewOrder,
     order_build,
     order_route_new,
+    orders_create_many,
+    orders_route_new_many,
     retry_on_conflict,
 )
 from orders.signatures import HEADERS, secret_generate, signature_valid
@@ -71,6 +77,10 @@ MAX_ATTEMPTS = 5
 # The sweep leaves younger rows to the on-commit task.
 SWEEP_AFTER_SECONDS = 30
 SWEEP_BATCH = 200
+# Deliveries a build task claims at once (deliveries_build_batch), and how long one task
+# goes on claiming batches before it hands over to a new one.
+BUILD_BATCH = 100
+BUILD_TIME_BUDGET_SECONDS = 20
 SWEEP_TIME_BUDGET_SECONDS = 40
 SWEEP_NAME = "orders.delivery_build_sweep"
 # A new order not routed to review by then (its fraud check failed) is routed by the sweep.
@@ -299,19 +309,75 @@ def _enqueue_one(delivery_id: int) -> None:
 
 
 def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
-    """Hand delivery ids to the broker; if it is unreachable, leave them to the sweep."""
-    from orders.tasks import order_build_task
+    """Wake a build task for these deliveries, unless one is already on its way (it will find
+    them); if the broker is unreachable, leave them to the intake sweep."""
+    from orders.tasks import deliveries_build_task
 
-    for position, delivery_id in enumerate(delivery_ids):
-        try:
-            order_build_task.delay(delivery_id)
-        except BROKER_ERRORS as exc:
-            logger.warning(
-                "broker unreachable, %d deliveries left for the intake sweep: %s",
-                len(delivery_ids) - position,
-                exc,
-            )
-            return
+    if not delivery_ids or not _build_due_mark():
+        return
+    try:
+        deliveries_build_task.delay()
+    except BROKER_ERRORS as exc:
+        _build_due_clear()
+        logger.warning(
+            "broker unreachable, %d deliveries left for the intake sweep: %s",
+            len(delivery_ids),
+            exc,
+        )
+
+
+# One build task on its way is enough, however many deliveries arrive meanwhile: the first
+# delivery marks a build as due in Redis and enqueues the task; later ones see the mark and
+# enqueue nothing. The task clears the mark before each batch it claims, so a delivery
+# committed after that claim marks and enqueues again. Hence: while the mark is set, a task
+# is on its way that has not claimed yet. The mark expires, in case its task is lost; the
+# sweep builds whatever waits longer. Without Redis (the embedded default's file broker),
+# every delivery enqueues a task.
+BUILD_DUE_KEY = "opsdesk:orders:build-due"
+BUILD_DUE_SECONDS = 60
+
+
+@cache
+def _redis() -> Redis | None:
+    if not settings.REDIS_URL:
+        return None
+    return Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _build_due_mark() -> bool:
+    """Mark a build as due; False when one already was (its task will build these too)."""
+    client = _redis()
+    if client is None:
+        return True
+    try:
+        return bool(client.set(BUILD_DUE_KEY, 1, nx=True, ex=BUILD_DUE_SECONDS))
+    except RedisError:
+        return True  # enqueue anyway; the broker will say whether it is there
+
+
+def _build_due_clear() -> None:
+    client = _redis()
+    if client is None:
+        return
+    with suppress(RedisError):  # else the mark expires by itself
+        client.delete(BUILD_DUE_KEY)
+
+
+def deliveries_build_pending(*, budget_seconds: float = BUILD_TIME_BUDGET_SECONDS) -> int:
+    """The build task: batch after batch until no delivery waits. After `budget_seconds` it
+    hands over to a new task, so one run never holds a worker for long. Returns how many
+    deliveries it claimed."""
+    deadline = time.monotonic() + budget_seconds
+    claimed = 0
+    while True:
+        _build_due_clear()
+        batch = deliveries_build_batch()
+        claimed += batch
+        if not batch:
+            return claimed
+        if time.monotonic() >= deadline:
+            deliveries_enqueue(delivery_ids=[0])  # more may wait: wake the next task
+            return claimed
 
 
 # Building --------------------------------------------------------------------------------
@@ -397,6 +463,82 @@ def delivery_build(*, delivery_id: int, actor: User | None = None) -> WebhookDel
     if result is not None and result.to_route:
         order_route_new(order_id=result.order.pk)
     return delivery
+
+
+def deliveries_build_batch(*, limit: int = BUILD_BATCH) -> int:
+    """Build up to `limit` accepted deliveries, oldest first; the build task's loop.
+
+    The new orders among them (a first version, not cancelled, not known yet) are built
+    together in one transaction (orders_create_many) and then routed together
+    (risk_assess_many), so a busy store costs a few queries per order rather than sixty.
+    The rest (updates, cancellations, a second version of an order in the same batch, a body
+    that no longer parses) are built one by one by delivery_build after that commits, so
+    their rules live in one place. Rows another builder holds are skipped. Returns how many
+    deliveries were claimed; 0 means none was waiting.
+    """
+    new, rest = [], []
+    with transaction.atomic():
+        deliveries = list(
+            WebhookDelivery.objects.select_for_update(of=("self",), skip_locked=True)
+            .select_related("channel")
+            .filter(outcome=Outcome.ACCEPTED, signature_ok=True)
+            .order_by("pk")[:limit]
+        )
+        if not deliveries:
+            return 0
+        new, rest = _first_versions(deliveries)
+        if new:
+            try:
+                with transaction.atomic():
+                    orders_create_many(new=[n for _, n in new])
+                    _deliveries_built(new)
+            except IntegrityError:
+                # A parallel build made one of these orders first: one by one, below.
+                logger.info("intake batch: an order was built elsewhere; building one by one")
+                new, rest = [], deliveries
+    if new:
+        orders_route_new_many(order_ids=[n.order.pk for _, n in new])
+    for delivery in rest:
+        delivery_build(delivery_id=delivery.pk)
+    return len(deliveries)
+
+
+def _first_versions(
+    deliveries: list[WebhookDelivery],
+) -> tuple[list[tuple[WebhookDelivery, NewOrder]], list[WebhookDelivery]]:
+    """Split a batch: the new orders, built together; the rest, built one by one."""
+    parsed = []
+    for delivery in deliveries:
+        try:
+            parsed.append((delivery, _incoming(delivery)))
+        except NotAnOrder:
+            parsed.append((delivery, None))
+    wanted = {(d.channel_id, i.external_id) for d, i in parsed if i is not None}
+    known = set(
+        Order.objects.filter(
+            channel_id__in={channel_id for channel_id, _ in wanted},
+            external_id__in={external_id for _, external_id in wanted},
+        ).values_list("channel_id", "external_id")
+    )
+    new, rest = [], []
+    for delivery, incoming in parsed:
+        key = (delivery.channel_id, incoming.external_id) if incoming is not None else None
+        if incoming is None or not incoming.external_id or incoming.cancelled or key in known:
+            rest.append(delivery)
+            continue
+        known.add(key)  # a second version in this batch is an update, built after
+        via = {"delivery": delivery.pk, "topic": delivery.topic}
+        new.append((delivery, NewOrder(channel=delivery.channel, incoming=incoming, via=via)))
+    return new, rest
+
+
+def _deliveries_built(new: list[tuple[WebhookDelivery, NewOrder]]) -> None:
+    update_many(
+        WebhookDelivery,
+        ["order", "attempts"],
+        [(delivery.pk, built.order.pk, delivery.attempts + 1) for delivery, built in new],
+        same={"outcome": Outcome.BUILT, "error": "", "processed_at": timezone.now()},
+    )
 
 
 def delivery_replay(*, delivery_id: int, actor: User | None) -> WebhookDelivery:

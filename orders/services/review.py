@@ -16,7 +16,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from opsdesk.processes.models import WorkItem
-from opsdesk.processes.services import work_item_claim, work_item_close, work_item_open
+from opsdesk.processes.services import (
+    work_item_claim,
+    work_item_close,
+    work_item_open,
+    work_items_open_many,
+)
 from orders.exceptions import InvalidTransition, OrderClaimed
 from orders.models import Order, OrderEvent
 from orders.services.fulfillment import order_shipments_cancel, shipments_create_for_order
@@ -80,6 +85,20 @@ def review_work_item_open(
         link=link or order.get_absolute_url(),
         source=order,
         notify_on_duty=notify,
+    )
+
+
+def review_work_items_open_many(
+    orders: list[Order], *, process: str = REVIEW_PROCESS, titles: list[str] | None = None
+) -> None:
+    """Put many orders in a process's queue at once; whoever is on duty gets one notice."""
+    titles = titles or [f"Order {order.number}" for order in orders]
+    work_items_open_many(
+        process=process,
+        items=[
+            (title, order.get_absolute_url(), order)
+            for order, title in zip(orders, titles, strict=True)
+        ],
     )
 
 

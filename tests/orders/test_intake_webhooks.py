@@ -544,12 +544,12 @@ def test_with_the_broker_down_the_delivery_waits_and_the_sweep_builds_it(
 ):
     from kombu.exceptions import OperationalError as BrokerDown
 
-    from orders.tasks import order_build_task
+    from orders.tasks import deliveries_build_task
 
     def refuse(*args, **kwargs):
         raise BrokerDown("connection refused")
 
-    monkeypatch.setattr(order_build_task, "delay", refuse)
+    monkeypatch.setattr(deliveries_build_task, "delay", refuse)
     body = dumps(shopify_order(401))
     with django_capture_on_commit_callbacks(execute=True):
         response = post(client, "shopify", "web", body, shopify_headers(body))
