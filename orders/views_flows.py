@@ -7,7 +7,7 @@ that shows nothing of it. The vendor's page is public: its signed link is the pe
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -44,10 +44,11 @@ ZONE_ROLES = OVERSIGHT_ROLES
 PAGE_SIZE = 50
 SHELVE_LIMIT = 100
 PICKUP_PAGE_SIZE = 25
+# What a row of the pickup queue shows: plain values, not models (the order's and shipment's
+# JSON columns, addresses and payment data, cost more to decode than the page takes to render).
 QUEUE_COLUMNS = (
+    "pk",
     "number",
-    "status",
-    "created_at",
     "picked_at",
     "ready_at",
     "pickup_reminders_sent",
@@ -64,7 +65,8 @@ def _page(queryset, request: HttpRequest):
 
 def _late_before(process: str):
     """Work waiting since before this moment is past its process's target time."""
-    return timezone.now() - Process.objects.get(key=process).target
+    minutes = Process.objects.values_list("target_minutes", flat=True).get(key=process)
+    return timezone.now() - timedelta(minutes=minutes)
 
 
 def _when(moment) -> str:
@@ -224,30 +226,40 @@ def pickup_index(request: HttpRequest) -> HttpResponse:
 @role_required(*FLOW_ROLES)
 def pickup_queue(request: HttpRequest, location_id: int) -> HttpResponse:
     location = _pickup_location(location_id)
-    # Only the columns the rows show: the order's and shipment's JSON columns (addresses,
-    # payment data) cost more to decode than the whole page takes to render.
-    base = (
-        Shipment.objects.filter(method=pickup.METHOD, pickup_location=location)
-        .select_related("order")
-        .only(*QUEUE_COLUMNS)
+    base = Shipment.objects.filter(method=pickup.METHOD, pickup_location=location).values(
+        *QUEUE_COLUMNS
     )
-    to_shelve = list(base.filter(status=S.PICKED).order_by("created_at", "pk")[:SHELVE_LIMIT])
+    picked = base.filter(status=S.PICKED).order_by("created_at", "pk")[:SHELVE_LIMIT]
     waiting = base.filter(status=S.READY_FOR_PICKUP).order_by(
         F("uncollected_flagged_at").asc(nulls_last=True), "ready_at", "pk"
     )
     page = Paginator(waiting, PICKUP_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
     # One reverse() per page, not per row: the rows' addresses differ only by the id.
     ready_url = reverse("orders:pickup_mark_ready", args=[location.pk, 0]).replace("/0/", "/{}/")
     cancel_url = reverse("orders:pickup_cancel", args=[location.pk, 0]).replace("/0/", "/{}/")
     late_before = _late_before("store_pickup")
-    for shipment in to_shelve:
-        shipment.ready_url = ready_url.format(shipment.pk)
-        shipment.picked_label = _when(shipment.picked_at)
-        shipment.is_late = shipment.picked_at is not None and shipment.picked_at < late_before
-    for shipment in rows:
-        shipment.cancel_url = cancel_url.format(shipment.pk)
-        shipment.ready_label = _when(shipment.ready_at)
+    # What each row shows, for the rows' template tags (orders/templatetags/fulfillment_rows).
+    to_shelve = [
+        {
+            "number": row["number"],
+            "order_number": row["order__number"],
+            "picked_label": _when(row["picked_at"]),
+            "is_late": row["picked_at"] is not None and row["picked_at"] < late_before,
+            "ready_url": ready_url.format(row["pk"]),
+        }
+        for row in picked
+    ]
+    rows = [
+        {
+            "number": row["number"],
+            "order_number": row["order__number"],
+            "ready_label": _when(row["ready_at"]),
+            "flagged": row["uncollected_flagged_at"] is not None,
+            "reminders": row["pickup_reminders_sent"],
+            "cancel_url": cancel_url.format(row["pk"]),
+        }
+        for row in page.object_list
+    ]
     return render(
         request,
         T + "pickup_queue.html",

@@ -286,17 +286,22 @@ def _pick_list(pk: int) -> PickList:
 
 def _pick_list_context(pick_list: PickList, *, barcodes: bool) -> dict:
     rows = picking.pick_list_rows(pick_list)
-    shipments = list(
-        pick_list.shipments.only("pk", "number", "status", "pick_list_id").order_by("number")
-    )
     prefix = _prefix("orders:shipment_detail")
-    for shipment in shipments:
-        shipment.url = f"{prefix}{shipment.pk}/"
+    shipments = [
+        {
+            "number": number,
+            "url": f"{prefix}{pk}/",
+            "status_label": STATUS_LABELS.get(status, status),
+        }
+        for pk, number, status in pick_list.shipments.order_by("number").values_list(
+            "pk", "number", "status"
+        )
+    ]
     if barcodes:
         for row in rows:
             row.svg = code128_svg(row.barcode or row.sku, height=36, module=1.2)
         for shipment in shipments:
-            shipment.svg = code128_svg(shipment.number, height=30, module=1.0)
+            shipment["svg"] = code128_svg(shipment["number"], height=30, module=1.0)
     return {
         "pick_list": pick_list,
         "rows": rows,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory.models import Location, StockLevel
@@ -339,45 +340,63 @@ STEPS = (
 
 
 def fulfillment_queues(*, location_id: int, limits: dict[str, int]) -> dict[str, list[QueueRow]]:
-    """The oldest shipments waiting to be picked, packed and shipped at a location: one query.
+    """The oldest shipments waiting to be picked, packed and shipped at a location.
 
-    Written in SQL because it is the hot page of the flow, and because of two things the
-    ORM does not say: each (step, method) is its own branch, ordered and limited, read from
-    the (status, method, location, created_at) index and joined by UNION ALL; and it orders
-    by an expression of created_at, not the column, because ordered by the column the planner
-    may walk the index on created_at from the oldest shipment, skipping every one that left
-    long ago before it reaches the waiting ones (they are the newest). The units of the few
-    rows kept are added up last.
+    On PostgreSQL one query, written in SQL because it is the hot page of the flow: each
+    (step, method) is a row of a VALUES list joined LATERAL to its own ordered, limited read
+    of the shipments. As the status and method come from outside that read, the planner walks
+    the index on (status, method, location, created_at) and stops at the limit; given them as
+    constants, it walks the index on created_at from the oldest shipment (most left long
+    ago), or sorts all that wait. Elsewhere (the embedded SQLite default) one ORM query per
+    step gives the same rows.
     """
-    table = Shipment._meta.db_table
-    lines = ShipmentLine._meta.db_table
+    if connection.vendor != "postgresql":
+        return _fulfillment_queues_portable(location_id=location_id, limits=limits)
     branches, params = [], []
     for step, status, methods in STEPS:
         for method in methods:
-            # Only table names are put in the text (from the models); values are parameters.
-            branches.append(
-                f"(SELECT s.id, s.number, s.method, s.status, s.created_at, %s AS step "  # noqa: S608
-                f"FROM {table} s WHERE s.status = %s AND s.method = %s AND s.location_id = %s "
-                f"ORDER BY s.created_at + interval '0 seconds', s.id LIMIT %s)"
-            )
-            params += [step, str(status), str(method), location_id, limits[step]]
+            branches.append("(%s, %s, %s, %s)")
+            params += [step, str(status), str(method), limits[step]]
+    # Only table names are put in the text (from the models); values are parameters.
     sql = (
-        "SELECT q.id, q.number, q.method, q.status, q.created_at, q.step, "  # noqa: S608
+        "SELECT s.id, s.number, s.method, s.status, s.created_at, v.step, "  # noqa: S608
         "COALESCE(l.units, 0), COALESCE(l.line_count, 0) "
-        f"FROM ({' UNION ALL '.join(branches)}) q "
+        f"FROM (VALUES {', '.join(branches)}) AS v (step, status, method, row_limit) "
+        "CROSS JOIN LATERAL ("
+        "SELECT x.id, x.number, x.method, x.status, x.created_at "
+        f"FROM {Shipment._meta.db_table} x "
+        "WHERE x.status = v.status AND x.method = v.method AND x.location_id = %s "
+        "ORDER BY x.created_at, x.id LIMIT v.row_limit) s "
         "LEFT JOIN LATERAL (SELECT SUM(quantity) AS units, COUNT(*) AS line_count "
-        f"FROM {lines} WHERE shipment_id = q.id) l ON TRUE "
-        "ORDER BY q.step, q.created_at, q.id"
+        f"FROM {ShipmentLine._meta.db_table} WHERE shipment_id = s.id) l ON TRUE "
+        "ORDER BY v.step, s.created_at, s.id"
     )
     queues: dict[str, list[QueueRow]] = {step: [] for step, _, _ in STEPS}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, location_id])
         for pk, number, method, status, created_at, step, units, line_count in cursor:
             queues[step].append(
                 QueueRow(pk, number, method, status, created_at, int(units), int(line_count))
             )
     for step, rows in queues.items():
-        del rows[limits[step] :]  # the branches of one step together may hold more
+        del rows[limits[step] :]  # the methods of one step together may hold more
+    return queues
+
+
+def _fulfillment_queues_portable(
+    *, location_id: int, limits: dict[str, int]
+) -> dict[str, list[QueueRow]]:
+    queues: dict[str, list[QueueRow]] = {}
+    for step, status, methods in STEPS:
+        rows = (
+            Shipment.objects.filter(status=status, method__in=methods, location_id=location_id)
+            .annotate(units=Coalesce(Sum("lines__quantity"), 0), line_count=Count("lines"))
+            .order_by("created_at", "pk")
+            .values_list("pk", "number", "method", "status", "created_at", "units", "line_count")[
+                : limits[step]
+            ]
+        )
+        queues[step] = [QueueRow(*row) for row in rows]
     return queues
 
 

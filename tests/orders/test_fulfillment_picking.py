@@ -401,3 +401,29 @@ def test_shipment_transition_from_shipped_back_is_refused():
     )
     with pytest.raises(ValidationError):
         shipment_transition(shipment_id=shipment.pk, to_status=S.PACKED, actor=None)
+
+
+# The fulfillment page's queues -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_queues_read_the_same_rows_on_postgresql_and_elsewhere():
+    from orders.services.picking import _fulfillment_queues_portable, fulfillment_queues
+
+    wh = warehouse()
+    mug, jug = stocked_variant(wh, on_hand=50), stocked_variant(wh, on_hand=50)
+    shipments = [approved_order([(mug, 2), (jug, 1)]).shipments.get() for _ in range(4)]
+    picked(shipments[0])
+    picked(shipments[1])
+    scan_all(shipments[1])
+    shipment_pack_close(shipment_id=shipments[1].pk, actor=None)
+    limits = {"pick": 2, "pack": 5, "ship": 5}
+
+    queues = fulfillment_queues(location_id=wh.pk, limits=limits)
+
+    assert queues == _fulfillment_queues_portable(location_id=wh.pk, limits=limits)
+    assert [row.pk for row in queues["pick"]] == [shipments[2].pk, shipments[3].pk]
+    assert [row.pk for row in queues["pack"]] == [shipments[0].pk]
+    assert [(row.pk, row.units, row.line_count) for row in queues["ship"]] == [
+        (shipments[1].pk, 3, 2)
+    ]
