@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -160,6 +161,8 @@ def work_item_queue(*, processes: Iterable[Process], limit: int = 25) -> dict[in
 
     One UNION ALL of per-process LIMIT queries picks the ids (each walks the
     (process, status, due_at) index, however long the queue), then one query loads them.
+    SQLite (the embedded default) can't limit the parts of a UNION: there each process's
+    ids are picked by a query of their own.
     """
     ids = [p.pk for p in processes]
     items: dict[int, list[WorkItem]] = defaultdict(list)
@@ -168,7 +171,12 @@ def work_item_queue(*, processes: Iterable[Process], limit: int = 25) -> dict[in
     open_items = WorkItem.objects.filter(status=WorkItem.Status.OPEN).order_by("due_at", "id")
     # A compound query orders by selected columns only, hence due_at beside the id.
     parts = [open_items.filter(process_id=pid).values_list("pk", "due_at")[:limit] for pid in ids]
-    picked = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        picked = list(parts[0])
+    elif connection.features.supports_slicing_ordering_in_compound:
+        picked = list(parts[0].union(*parts[1:], all=True))
+    else:
+        picked = [row for part in parts for row in part]
     rows = (
         WorkItem.objects.filter(pk__in=[pk for pk, _due in picked])
         .select_related("claimed_by")

@@ -216,3 +216,23 @@ def test_work_item_queue_is_oldest_due_first_and_open_only(people):
     sooner = WorkItemFactory(process=review, due_at=utc(12, day=date(2030, 1, 1)))
     WorkItemFactory(process=review, status=WorkItem.Status.DONE)
     assert work_item_queue(processes=[review])[review.pk] == [sooner, later]
+
+
+@pytest.mark.parametrize("compound_limits", [True, False], ids=["postgresql", "sqlite"])
+def test_work_item_queue_limits_each_process(people, monkeypatch, compound_limits):
+    from django.db import connection
+
+    # SQLite, the embedded default, can't limit the parts of a UNION; the queue reads the
+    # same items there, one query per process.
+    monkeypatch.setattr(
+        connection.features, "supports_slicing_ordering_in_compound", compound_limits
+    )
+    review = people["process"]
+    other = Process.objects.get(key="bookkeeping")
+    mine = [WorkItemFactory(process=review, due_at=utc(9, day=date(2030, 1, d))) for d in (3, 1, 2)]
+    theirs = WorkItemFactory(process=other)
+
+    queues = work_item_queue(processes=[review, other], limit=2)
+
+    assert queues[review.pk] == [mine[1], mine[2]]
+    assert queues[other.pk] == [theirs]
