@@ -311,19 +311,20 @@ def _enqueue_one(delivery_id: int) -> None:
 def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
     """Wake a build task for these deliveries, unless one is already on its way (it will find
     them); if the broker is unreachable, leave them to the intake sweep."""
+    if delivery_ids:
+        _builder_wake()
+
+
+def _builder_wake() -> None:
     from orders.tasks import deliveries_build_task
 
-    if not delivery_ids or not _build_due_mark():
+    if not _build_due_mark():
         return
     try:
         deliveries_build_task.delay()
     except BROKER_ERRORS as exc:
         _build_due_clear()
-        logger.warning(
-            "broker unreachable, %d deliveries left for the intake sweep: %s",
-            len(delivery_ids),
-            exc,
-        )
+        logger.warning("broker unreachable, deliveries left for the intake sweep: %s", exc)
 
 
 # One build task on its way is enough, however many deliveries arrive meanwhile: the first
@@ -376,7 +377,7 @@ def deliveries_build_pending(*, budget_seconds: float = BUILD_TIME_BUDGET_SECOND
         if not batch:
             return claimed
         if time.monotonic() >= deadline:
-            deliveries_enqueue(delivery_ids=[0])  # more may wait: wake the next task
+            _builder_wake()  # more may wait: hand over to the next task
             return claimed
 
 
@@ -495,6 +496,11 @@ def deliveries_build_batch(*, limit: int = BUILD_BATCH) -> int:
             except IntegrityError:
                 # A parallel build made one of these orders first: one by one, below.
                 logger.info("intake batch: an order was built elsewhere; building one by one")
+                new, rest = [], deliveries
+            except Exception:
+                # One bad delivery must not hold up the others: one by one, each failing
+                # on its own (delivery_build keeps it FAILED with the error, for a replay).
+                logger.exception("intake batch failed; building its deliveries one by one")
                 new, rest = [], deliveries
     if new:
         orders_route_new_many(order_ids=[n.order.pk for _, n in new])

@@ -178,6 +178,19 @@ def test_high_risk_orders_of_a_batch_are_held_for_fraud_review(
     assert Order.objects.get(external_id="5002").status == Order.Status.AWAITING_REVIEW
 
 
+def test_a_failing_batch_is_built_one_by_one(client, shopify_channel, stocked, broker, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug in the batch path")
+
+    monkeypatch.setattr(intake, "orders_create_many", broken)
+    receive(client, [shopify_order(5101), shopify_order(5102, email="two@example.com")])
+
+    assert intake.deliveries_build_batch() == 2
+
+    assert Order.objects.count() == 2
+    assert set(WebhookDelivery.objects.values_list("outcome", flat=True)) == {Outcome.BUILT}
+
+
 def test_nothing_waiting_claims_nothing(db):
     assert intake.deliveries_build_batch() == 0
 
