@@ -5,9 +5,11 @@ panel, and the timeline out of band)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -136,12 +138,27 @@ def _context(request: HttpRequest, order: Order, **forms) -> dict:
         "can_release": order.status == Order.Status.ON_HOLD,
         "can_cancel": Order.Status.CANCELLED in allowed,
         "can_open_return": bool(user_roles(request.user) & RETURN_OPENERS),
-        "hold_form": forms.get("hold") or HoldForm(),
-        "cancel_form": forms.get("cancel") or CancelForm(),
-        "release_form": forms.get("release") or ReleaseForm(),
-        "comment_form": forms.get("comment") or CommentForm(),
+        "hold_fields": _form_fields(forms.get("hold"), HoldForm),
+        "cancel_fields": _form_fields(forms.get("cancel"), CancelForm),
+        "release_fields": _form_fields(forms.get("release"), ReleaseForm),
+        "comment_fields": _form_fields(forms.get("comment"), CommentForm),
         "action_form": forms.get("action"),
     }
+
+
+def _form_fields(form: Form | None, form_class: type[Form]) -> str:
+    """A form's fields as the page shows them (its `form_fields` partial): the form given,
+    with its input and errors, or else a blank one."""
+    if form is None:
+        return _blank_form_fields(form_class)
+    return render_to_string(f"{DETAIL}#form_fields", {"form": form})
+
+
+@cache
+def _blank_form_fields(form_class: type[Form]) -> str:
+    """A blank form's fields, the same on every page: rendered once per process (Django's
+    widget templates cost some half a millisecond a field, three or four forms a page)."""
+    return render_to_string(f"{DETAIL}#form_fields", {"form": form_class()})
 
 
 def _risk(order: Order) -> RiskAssessment | None:
