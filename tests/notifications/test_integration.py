@@ -331,7 +331,10 @@ def test_two_beats_run_each_sweep_once_per_period_and_a_far_task_once(redis_serv
     assert 1 <= SweepRun.objects.filter(name=DIGEST_SWEEP).count() <= 2  # an hour, maybe two
     worker_log = b"".join(p.read_bytes() for p in celery.workdir.glob("worker-*.log"))
     runs = worker_log.count(b"Task notifications.delivery_sweep_task[")
-    assert runs // 2 <= len(periods) + 1  # received + succeeded lines: one beat's ticks only
+    # Received + succeeded lines: one beat's ten ticks, give or take a tick (two beats would
+    # make twenty). Not the periods: on a busy worker two ticks may fall in one period, and
+    # the second finds it claimed.
+    assert runs // 2 <= 12
 
     far.refresh_from_db()
     assert far.sent_at >= far.next_attempt_at
