@@ -287,40 +287,69 @@ def reserve_plan(
     expires_at: datetime | None,
     reason: str,
 ) -> list[Reservation]:
+    """Take a plan's units from its (locked) levels as reservations, and write them."""
     now = timezone.now()
-    reservations = Reservation.objects.bulk_create(
-        [
-            Reservation(
-                variant_id=level.variant_id,
-                location_id=level.location_id,
-                quantity=units,
-                source_type_id=source_ref[0],
-                source_id=source_ref[1],
-                reference=reference[:120],
-                expires_at=expires_at,
-                created_at=now,
-            )
-            for level, units in plan
-        ]
+    taken = [
+        plan_take(
+            level, units, source_ref=source_ref, reference=reference, expires_at=expires_at, at=now
+        )
+        for level, units in plan
+    ]
+    reservations_save([(level, r, reason) for level, r in taken], actor=actor, at=now)
+    return [reservation for _, reservation in taken]
+
+
+def plan_take(
+    level: StockLevel,
+    units: int,
+    *,
+    source_ref: tuple[int | None, int | None],
+    reference: str,
+    expires_at: datetime | None,
+    at: datetime,
+) -> tuple[StockLevel, Reservation]:
+    """Count `units` of a locked level as reserved (in memory, so the next allocation sees
+    them) and make their reservation, both for reservations_save to write."""
+    level.reserved += units
+    level.updated_at = at
+    reservation = Reservation(
+        variant_id=level.variant_id,
+        location_id=level.location_id,
+        quantity=units,
+        source_type_id=source_ref[0],
+        source_id=source_ref[1],
+        reference=reference[:120],
+        expires_at=expires_at,
+        created_at=at,
     )
-    movements = []
-    for (level, units), reservation in zip(plan, reservations, strict=True):
-        level.reserved += units
-        save_level(level)
-        movements.append(
+    return level, reservation
+
+
+def reservations_save(
+    taken: list[tuple[StockLevel, Reservation, str]], *, actor: User | None, at: datetime
+) -> None:
+    """Write what plan_take counted: the reservations, their levels (each once, however
+    many reservations it gave) and a movement per reservation, with its reason."""
+    if not taken:
+        return
+    Reservation.objects.bulk_create([reservation for _, reservation, _ in taken])
+    levels = {level.pk: level for level, _, _ in taken}
+    StockLevel.objects.bulk_update(list(levels.values()), ["reserved", "updated_at"])
+    StockMovement.objects.bulk_create(
+        [
             build_movement(
                 level,
                 kind=StockMovement.Kind.RESERVE,
-                reserved_delta=units,
+                reserved_delta=reservation.quantity,
                 reason=reason,
                 actor=actor,
                 source=reservation,
-                at=now,
+                at=at,
             )
-        )
-    StockMovement.objects.bulk_create(movements)
-    check_sold_out({level.variant_id for level, _ in plan})
-    return reservations
+            for level, reservation, reason in taken
+        ]
+    )
+    check_sold_out({level.variant_id for level in levels.values()})
 
 
 def merge_lines(lines: Iterable[tuple[int, int]]) -> dict[int, int]:

@@ -40,8 +40,9 @@ from inventory.services.levels import (
     lock_level,
     lock_levels,
     merge_lines,
+    plan_take,
     ref_of,
-    reserve_plan,
+    reservations_save,
     retry_on_conflict,
     save_level,
     shortage_error,
@@ -92,54 +93,14 @@ def stock_reserve(
     short of a discontinued item is refused instead: no more will come). A variant that is
     not for sale (NotReservable) refuses the order either way.
     """
-    demand = merge_lines(lines)
-    source_ref = ref_of(source)
-    variants = Variant.objects.select_related("product").in_bulk(list(demand))
-    unknown = sorted(set(demand) - set(variants))
-    if unknown:
-        raise ValidationError(f"There is no variant with id {unknown[0]}.")
-    refused = [variants[v].sku for v in demand if not variant_reservable(variants[v])]
-    if refused:
-        raise NotReservable(refused)
-    levels = lock_levels(Q(variant_id__in=list(demand)) & WEB_LEVELS)
-    expire_holds(levels, now=timezone.now())
-    plan, shortages = allocate(demand, levels)
-    if shortages:
-        # A discontinued item gets no more stock, so an order short of it cannot wait.
-        discontinued = any(
-            variants[v].product.status == Product.Status.DISCONTINUED for v, _, _ in shortages
-        )
-        if not allow_backorder or discontinued:
-            raise shortage_error(shortages, variants)
-        backorders = backorders_open(
-            demand,
-            variants=variants,
-            actor=actor,
-            source_ref=source_ref,
-            reference=reference,
-            data={
-                "short": {
-                    variants[v].sku: [wanted, available] for v, wanted, available in shortages
-                }
-            },
-        )
-        return ReserveResult(backorders=backorders)
-    reservations = reserve_plan(
-        plan,
+    [result] = stock_reserve_many(
+        requests=[ReserveRequest(lines, source, reference, expires_at)],
         actor=actor,
-        source_ref=source_ref,
-        reference=reference,
-        expires_at=expires_at,
-        reason=f"Reserved for {reference}" if reference else "Reserved",
+        allow_backorder=allow_backorder,
     )
-    signals.stock_reserved.send(
-        sender=Reservation,
-        reservations=reservations,
-        source_ref=source_ref,
-        reference=reference,
-        actor=actor,
-    )
-    return ReserveResult(reservations=reservations)
+    if isinstance(result, ValidationError):
+        raise result
+    return result
 
 
 @dataclass
@@ -149,21 +110,20 @@ class ReserveRequest:
     lines: list[tuple[int, int]]
     source: models.Model | None = None
     reference: str = ""
+    expires_at: datetime | None = None
 
 
+@transaction.atomic
 def stock_reserve_many(
-    *, requests: list[ReserveRequest], actor: User | None
+    *, requests: list[ReserveRequest], actor: User | None, allow_backorder: bool = True
 ) -> list[ReserveResult | ValidationError]:
-    """stock_reserve, backorders allowed, for many orders at once (an intake batch), in the
-    caller's transaction. Each order gets what it would get reserved after the ones before
-    it: its reservations, its backorders, or its error (NotReservable, InsufficientStock
-    for a discontinued item, ValidationError) in its place.
+    """stock_reserve for many orders at once (an intake batch), in one transaction: each
+    order gets what it would get reserved after the ones before it (its reservations, its
+    backorders) or, in its place, the error stock_reserve would raise.
 
     The levels are locked once, in the one order every service uses; the reservations,
     their movements and the levels are written together.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("stock_reserve_many writes in the caller's transaction")
     demands: list[dict[int, int] | ValidationError] = []
     for request in requests:
         try:
@@ -176,75 +136,15 @@ def stock_reserve_many(
     now = timezone.now()
     expire_holds(levels, now=now)
     results: list[ReserveResult | ValidationError] = []
-    taken: list[tuple[StockLevel, Reservation]] = []
+    taken: list[tuple[StockLevel, Reservation, str]] = []
     for request, demand in zip(requests, demands, strict=True):
-        if isinstance(demand, ValidationError):
-            results.append(demand)
-            continue
-        unknown = sorted(set(demand) - set(variants))
-        if unknown:
-            results.append(ValidationError(f"There is no variant with id {unknown[0]}."))
-            continue
-        refused = [variants[v].sku for v in demand if not variant_reservable(variants[v])]
-        if refused:
-            results.append(NotReservable(refused))
-            continue
-        source_ref = ref_of(request.source)
-        plan, shortages = allocate(demand, levels)
-        if shortages:
-            if any(
-                variants[v].product.status == Product.Status.DISCONTINUED for v, _, _ in shortages
-            ):
-                results.append(shortage_error(shortages, variants))
-                continue
-            short = {variants[v].sku: [want, have] for v, want, have in shortages}
-            backorders = backorders_open(
-                demand,
-                variants=variants,
-                actor=actor,
-                source_ref=source_ref,
-                reference=request.reference,
-                data={"short": short},
-            )
-            results.append(ReserveResult(backorders=backorders))
-            continue
-        reservations = []
-        for level, units in plan:
-            level.reserved += units
-            level.updated_at = now
-            reservation = Reservation(
-                variant_id=level.variant_id,
-                location_id=level.location_id,
-                quantity=units,
-                source_type_id=source_ref[0],
-                source_id=source_ref[1],
-                reference=request.reference[:120],
-                created_at=now,
-            )
-            reservations.append(reservation)
-            taken.append((level, reservation))
-        results.append(ReserveResult(reservations=reservations))
-    Reservation.objects.bulk_create([reservation for _, reservation in taken])
-    StockLevel.objects.bulk_update(
-        list({level.pk: level for level, _ in taken}.values()), ["reserved", "updated_at"]
-    )
-    StockMovement.objects.bulk_create(
-        [
-            build_movement(
-                level,
-                kind=StockMovement.Kind.RESERVE,
-                reserved_delta=reservation.quantity,
-                reason=f"Reserved for {reservation.reference}"
-                if reservation.reference
-                else "Reserved",
-                actor=actor,
-                source=reservation,
-                at=now,
-            )
-            for level, reservation in taken
-        ]
-    )
-    check_sold_out({level.variant_id for level, _ in taken})
+        result, took = _reserve_one(
+            request, demand, variants, levels, actor=actor, allow_backorder=allow_backorder, at=now
+        )
+        reason = f"Reserved for {request.reference}" if request.reference else "Reserved"
+        taken += [(level, reservation, reason) for level, reservation in took]
+        results.append(result)
+    reservations_save(taken, actor=actor, at=now)
     for request, result in zip(requests, results, strict=True):
         if isinstance(result, ReserveResult) and result.reservations:
             signals.stock_reserved.send(
@@ -255,6 +155,58 @@ def stock_reserve_many(
                 actor=actor,
             )
     return results
+
+
+def _reserve_one(
+    request: ReserveRequest,
+    demand: dict[int, int] | ValidationError,
+    variants: dict[int, Variant],
+    levels: list[StockLevel],
+    *,
+    actor: User | None,
+    allow_backorder: bool,
+    at: datetime,
+) -> tuple[ReserveResult | ValidationError, list[tuple[StockLevel, Reservation]]]:
+    """One order of stock_reserve_many: its result (reservations, backorders, or why it
+    can't be reserved), and the units it took from the locked levels, not written yet."""
+    if isinstance(demand, ValidationError):
+        return demand, []
+    unknown = sorted(set(demand) - set(variants))
+    if unknown:
+        return ValidationError(f"There is no variant with id {unknown[0]}."), []
+    refused = [variants[v].sku for v in demand if not variant_reservable(variants[v])]
+    if refused:
+        return NotReservable(refused), []
+    source_ref = ref_of(request.source)
+    plan, shortages = allocate(demand, levels)
+    if shortages:
+        # A discontinued item gets no more stock, so an order short of it cannot wait.
+        discontinued = any(
+            variants[v].product.status == Product.Status.DISCONTINUED for v, _, _ in shortages
+        )
+        if not allow_backorder or discontinued:
+            return shortage_error(shortages, variants), []
+        backorders = backorders_open(
+            demand,
+            variants=variants,
+            actor=actor,
+            source_ref=source_ref,
+            reference=request.reference,
+            data={"short": {variants[v].sku: [want, have] for v, want, have in shortages}},
+        )
+        return ReserveResult(backorders=backorders), []
+    took = [
+        plan_take(
+            level,
+            units,
+            source_ref=source_ref,
+            reference=request.reference,
+            expires_at=request.expires_at,
+            at=at,
+        )
+        for level, units in plan
+    ]
+    return ReserveResult(reservations=[reservation for _, reservation in took]), took
 
 
 def _lock_reservation(reservation_id: int) -> tuple[Reservation, StockLevel]:

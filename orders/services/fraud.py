@@ -42,7 +42,7 @@ from orders.models import (
     RiskAssessment,
 )
 from orders.services.fulfillment import shipments_create_for_order
-from orders.services.review import review_work_item_open, review_work_items_open_many
+from orders.services.review import review_work_items_open_many
 from orders.services.transitions import order_transition
 from orders.signals import order_approved
 
@@ -870,8 +870,9 @@ def _auto_approves(order: Order, level: str, lines: list[OrderLine] | None = Non
 
 
 def _move_received(orders: list[Order], *, to_status: str, now) -> None:
-    """Route many locked RECEIVED orders as _route does each: on hold for fraud review, or
-    to the review queue; with their events, and one notice for the process's queue."""
+    """Move locked RECEIVED orders on hold for fraud review, or to the review queue, with
+    the events order_transition would record, each in its process's queue (the fraud
+    review's sweep escalates it like any other), and one notice for all of them."""
     if not orders:
         return
     held = to_status == Order.Status.ON_HOLD
@@ -905,25 +906,9 @@ def _move_received(orders: list[Order], *, to_status: str, now) -> None:
 
 
 def _route(order: Order, *, level: str) -> None:
-    link = order.get_absolute_url()
-    if level == HIGH:
-        order_transition(
-            order_id=order.pk,
-            to_status=Order.Status.ON_HOLD,
-            actor=None,
-            event_type=OrderEvent.Type.HELD,
-            data={"reason": HIGH_RISK_REASON, "score": order.risk_score},
-        )
-        Order.objects.filter(pk=order.pk).update(hold_reason=HIGH_RISK_REASON)
-        # A queue item in fraud review: whoever is on duty there is notified, and the
-        # target-time sweep escalates it like any other.
-        review_work_item_open(
-            order,
-            process="fraud_review",
-            title=f"Order {order.number}: high fraud risk ({order.risk_score})",
-        )
-        return
-    if _auto_approves(order, level):
+    """Route one locked RECEIVED order: approved when it may be, else on hold for fraud
+    review (high risk) or to the review queue, as a batch would (_move_received)."""
+    if level != HIGH and _auto_approves(order, level):
         approved = order_transition(
             order_id=order.pk,
             to_status=Order.Status.APPROVED,
@@ -934,11 +919,5 @@ def _route(order: Order, *, level: str) -> None:
         order_approved.send(sender=Order, order=approved, actor=None)
         shipments_create_for_order(order=approved, actor=None)
         return
-    order_transition(
-        order_id=order.pk,
-        to_status=Order.Status.AWAITING_REVIEW,
-        actor=None,
-        event_type=OrderEvent.Type.SENT_TO_REVIEW,
-        data={"level": level, "reasons": list(order.review_reasons or [])},
-    )
-    review_work_item_open(order, link=link)
+    to_status = Order.Status.ON_HOLD if level == HIGH else Order.Status.AWAITING_REVIEW
+    _move_received([order], to_status=to_status, now=timezone.now())
