@@ -251,13 +251,25 @@ def work_item_open(
             status=WorkItem.Status.OPEN,
         )
     if notify_on_duty:
-        _notify(
-            process=process,
-            subject=f"New in {process.name}: {item.title}",
-            body=f"{item.title}\n\nDue by {timezone.localtime(item.due_at):%a %d %b %H:%M}.",
-            link=item.link or process.get_absolute_url(),
-        )
+        _notify_new(process, [(item.title, item.link)], due_at=item.due_at)
     return item
+
+
+def _notify_new(process: Process, items: list[tuple[str, str]], *, due_at: datetime) -> None:
+    """Tell whoever is on duty what came into the queue: (title, link) of each new item."""
+    if len(items) == 1:
+        subject = f"New in {process.name}: {items[0][0]}"
+        link = items[0][1]
+    else:
+        subject = f"{len(items)} new in {process.name}"
+        link = ""
+    titles = "\n".join(title for title, _ in items)
+    _notify(
+        process=process,
+        subject=subject,
+        body=f"{titles}\n\nDue by {timezone.localtime(due_at):%a %d %b %H:%M}.",
+        link=link or process.get_absolute_url(),
+    )
 
 
 @transaction.atomic
@@ -291,19 +303,8 @@ def work_items_open_many(
         # An item already open for a source stays the one (the unique open-item index).
         ignore_conflicts=True,
     )
-    titles = [title for title, _, _ in items]
-    if len(titles) == 1:
-        subject = f"New in {process.name}: {titles[0]}"
-        link = items[0][1]
-    else:
-        subject = f"{len(titles)} new in {process.name}"
-        link = process.get_absolute_url()
-    due = timezone.localtime(now + process.target)
-    _notify(
-        process=process,
-        subject=subject,
-        body="\n".join(titles) + f"\n\nDue by {due:%a %d %b %H:%M}.",
-        link=link or process.get_absolute_url(),
+    _notify_new(
+        process, [(title[:255], link) for title, link, _ in items], due_at=now + process.target
     )
 
 

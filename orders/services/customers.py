@@ -3,8 +3,6 @@ record and its history."""
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-
 from orders.models import Customer
 
 
@@ -17,37 +15,17 @@ def customer_match(
     against two orders of a new customer arriving at once: the unique e-mail address lets
     only one insert win, and the other reads it.
     """
-    email = (email or "").strip().lower()
-    if not email:
-        return None
-    fields = {
-        "first_name": first_name[:100],
-        "last_name": last_name[:100],
-        "phone": phone[:40],
-    }
-    customer = Customer.objects.filter(email=email).first()
-    if customer is None:
-        try:
-            with transaction.atomic():
-                return Customer.objects.create(email=email, **fields)
-        except IntegrityError:
-            customer = Customer.objects.get(email=email)
-    missing = {
-        name: value for name, value in fields.items() if value and not getattr(customer, name)
-    }
-    if missing:
-        Customer.objects.filter(pk=customer.pk).update(**missing)
-        for name, value in missing.items():
-            setattr(customer, name, value)
-    return customer
+    person = {"email": email, "first_name": first_name, "last_name": last_name, "phone": phone}
+    return customers_match_many([person]).get((email or "").strip().lower())
 
 
 def customers_match_many(people: list[dict[str, str]]) -> dict[str, Customer]:
     """customer_match for many orders at once (an intake batch): {e-mail: customer}.
 
     `people` are dicts of email, first_name, last_name and phone. New addresses are created
-    together; as in customer_match, a parallel insert of the same address is read back, and
-    blank name and phone fields are filled from the first order that has them.
+    together, and a parallel insert of the same address is read back (ON CONFLICT DO
+    NOTHING, then one read); blank name and phone fields are filled from the first order
+    that has them.
     """
     wanted: dict[str, dict[str, str]] = {}
     for person in people:

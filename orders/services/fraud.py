@@ -242,7 +242,7 @@ def _same_buyer(order: Order) -> Q | None:
 
 def _velocity_conditions(order: Order) -> dict[str, Q]:
     """What makes another order "the same" buyer, address, IP or card as `order`.
-    BatchReads._matches says the same in Python: change both together."""
+    _keys says the same as index keys, for BatchReads: change both together."""
     conditions: dict[str, Q] = {}
     if (buyer := _same_buyer(order)) is not None:
         conditions["email"] = buyer

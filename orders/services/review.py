@@ -70,19 +70,18 @@ def _reason(reason: str, *, what: str) -> str:
 # Work items --------------------------------------------------------------------------------
 
 
+def _review_title(order: Order) -> str:
+    return f"Order {order.number}"
+
+
 def review_work_item_open(
-    order: Order,
-    *,
-    process: str = REVIEW_PROCESS,
-    title: str = "",
-    link: str = "",
-    notify: bool = True,
+    order: Order, *, process: str = REVIEW_PROCESS, notify: bool = True
 ) -> WorkItem:
     """Put the order in a process's queue (its on-duty staff are notified)."""
     return work_item_open(
         process=process,
-        title=title or f"Order {order.number}",
-        link=link or order.get_absolute_url(),
+        title=_review_title(order),
+        link=order.get_absolute_url(),
         source=order,
         notify_on_duty=notify,
     )
@@ -92,7 +91,7 @@ def review_work_items_open_many(
     orders: list[Order], *, process: str = REVIEW_PROCESS, titles: list[str] | None = None
 ) -> None:
     """Put many orders in a process's queue at once; whoever is on duty gets one notice."""
-    titles = titles or [f"Order {order.number}" for order in orders]
+    titles = titles or [_review_title(order) for order in orders]
     work_items_open_many(
         process=process,
         items=[
