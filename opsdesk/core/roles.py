@@ -1,5 +1,6 @@
 """The staff roles. Each is a Django group, created with its permissions by a migration."""
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -23,16 +24,23 @@ ASSIGNMENT_EDITORS: tuple[Role, ...] = (Role.OWNER, Role.ADMIN)
 
 
 def user_roles(user) -> set[str]:
-    """The role names of a user (cached on the instance for the request)."""
+    """The role names of a user (cached on the instance for the request; the login backend,
+    opsdesk.core.auth, reads them with the user)."""
     if not getattr(user, "is_authenticated", False):
         return set()
     cached = getattr(user, "_opsdesk_roles", None)
     if cached is None:
-        cached = set(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            cached |= {Role.ADMIN, Role.OWNER}
-        user._opsdesk_roles = cached
+        cached = user_roles_set(user, user.groups.values_list("name", flat=True))
     return cached
+
+
+def user_roles_set(user, group_names: Iterable[str]) -> set[str]:
+    """Cache `group_names` as the user's roles (a superuser is also Admin and Owner)."""
+    roles = set(group_names)
+    if user.is_superuser:
+        roles |= {Role.ADMIN, Role.OWNER}
+    user._opsdesk_roles = roles
+    return roles
 
 
 def user_has_role(user, *roles: str) -> bool:
