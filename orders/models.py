@@ -265,6 +265,12 @@ class Order(models.Model):
                 fields=["created_at", "id", "status", *QUEUE_FILTER_FIELDS],
                 name="order_list",
             ),
+            # A filtered queue (risk, then channel, then method): its rows and its count
+            # read only the filtered orders, not every order of the status.
+            models.Index(
+                fields=["status", *QUEUE_FILTER_FIELDS, "created_at", "id"],
+                name="order_queue_filtered",
+            ),
             models.Index(fields=["email", "created_at"]),
         ]
 

@@ -126,6 +126,8 @@ def _order(order_id: int) -> Order:
 def _context(request: HttpRequest, order: Order, **forms) -> dict:
     allowed = Order.ALLOWED_TRANSITIONS.get(order.status, ())
     claimed_by_other = order.claimed_by_id is not None and order.claimed_by_id != request.user.pk
+    if order.claimed_by_id is not None and not claimed_by_other:
+        order.claimed_by = request.user  # the reviewer's own claim: no query for the name
     return {
         "order": order,
         "lines": order.line_list,

@@ -418,15 +418,21 @@ def test_resend_refused_for_a_reviewer(staff_client_for, shipment):
     assert CustomerNotice.objects.count() == 1
 
 
-def test_order_panel_lists_shipments_and_notices(shipment):
+def test_order_panel_lists_shipments_and_notices(shipment, django_assert_num_queries):
     from django.template.loader import render_to_string
 
+    from orders.selectors import order_get_for_detail
+
     notice = _shipped_with_sent_notice(shipment)
+    # The order, lines, timeline, then its shipments and its notices.
+    with django_assert_num_queries(5):
+        order = order_get_for_detail(order_id=shipment.order_id)
     html = render_to_string(
-        "orders/fulfillment/_order_panel.html", {"order": shipment.order, "csrf_token": "x"}
+        "orders/fulfillment/_order_panel.html", {"order": order, "csrf_token": "x"}
     )
     assert reverse("orders:shipment_detail", args=[shipment.pk]) in html
     assert reverse("orders:notice_resend", args=[notice.pk]) in html
+    assert notice.subject in html
 
 
 # Admin -------------------------------------------------------------------------------------

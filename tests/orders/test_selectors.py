@@ -161,6 +161,19 @@ def test_order_for_detail_in_three_queries(django_assert_num_queries):
     assert len(lines) == 3 and len(actors) == 3
 
 
+def test_order_for_detail_reads_notices_named_on_its_timeline(django_assert_num_queries):
+    from orders.services.notices import customer_notice_queue
+
+    order = OrderFactory(status=S.AWAITING_REVIEW, email="buyer@example.com")
+    notice = customer_notice_queue(kind="shipped", order=order, context={})
+    # In review: no shipments to read; the notice is named on the timeline, so it is read.
+    with django_assert_num_queries(4):
+        loaded = selectors.order_get_for_detail(order_id=order.pk)
+    assert loaded.shipment_list == []
+    assert [n.pk for n in loaded.notice_list] == [notice.pk]
+    assert loaded.notice_list[0].subject == notice.subject
+
+
 def test_timeline_is_newest_first():
     order = OrderFactory()
     first = order_comment(order_id=order.pk, actor=None, text="first")
