@@ -2,6 +2,8 @@
 
 Inventory knows an order only as the source of its reservations and backorders; these
 receivers turn its signals into timeline events, in the same transaction as the change.
+
+Also: a channel saved or deleted is no longer kept by this process's intake.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from inventory import signals as stock_signals
 from inventory.models import Backorder, Reservation
-from orders.models import Order, OrderEvent
+from orders.models import Channel, Order, OrderEvent
+from orders.services.intake import channels_forget
 
 
 def _order_id(record: Reservation | Backorder) -> int | None:
@@ -82,3 +86,9 @@ def backorder_cancelled(
             "note": f"Backordered line cancelled: {reason}",
         },
     )
+
+
+@receiver(post_save, sender=Channel, dispatch_uid="orders_channel_saved")
+@receiver(post_delete, sender=Channel, dispatch_uid="orders_channel_deleted")
+def _channel_changed(sender, **kwargs: Any) -> None:
+    channels_forget()

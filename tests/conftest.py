@@ -272,3 +272,12 @@ def _no_build_due_mark(request) -> None:
     from orders.services import intake
 
     intake._build_due_clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_channels() -> None:
+    """Start every test with no channel kept by the intake: each test's database has its own
+    channels, and a kept row from an earlier test would outlive its rollback."""
+    from orders.services import intake
+
+    intake.channels_forget()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -108,6 +108,36 @@ class IntakeAnswer:
 
 
 # Receiving -------------------------------------------------------------------------------
+
+
+# Each web process keeps the channels deliveries came through for a few seconds, rather than
+# read the same row for every delivery. A change made elsewhere (a rotated secret, a channel
+# switched off) reaches every process within CHANNEL_KEEP_SECONDS; a change made in this
+# process, at once (channels_forget, on save). A signature that fails on a kept row is
+# checked again on a fresh one, so a store signing with a newly rotated secret is not
+# refused. Only channels that exist are kept: unknown names cannot grow the dict.
+CHANNEL_KEEP_SECONDS = 5.0
+_kept_channels: dict[tuple[str, str], tuple[float, Channel]] = {}
+
+
+def channel_for_delivery(*, slug: str, kind: str, fresh: bool = False) -> Channel | None:
+    """The active channel of this name and kind, or None."""
+    key = (slug, kind)
+    now = time.monotonic()
+    kept = _kept_channels.get(key)
+    if kept is not None and not fresh and now - kept[0] < CHANNEL_KEEP_SECONDS:
+        return kept[1]
+    channel = Channel.objects.filter(slug=slug, kind=kind, active=True).first()
+    if channel is None:
+        _kept_channels.pop(key, None)
+    else:
+        _kept_channels[key] = (now, channel)
+    return channel
+
+
+def channels_forget() -> None:
+    """Drop the kept channels of this process (a channel was saved or deleted)."""
+    _kept_channels.clear()
 
 
 def _kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -212,7 +242,7 @@ def delivery_receive(
     401 bad signature; 404 unknown channel; 422 an Idempotency-Key reused with another body.
     """
     now = now or timezone.now()
-    channel = Channel.objects.filter(slug=channel_slug, kind=kind, active=True).first()
+    channel = channel_for_delivery(slug=channel_slug, kind=kind)
     if channel is None:
         return IntakeAnswer(404, {"error": "No active channel of this kind has that name."})
     digest = hashlib.sha256(body).hexdigest()
@@ -226,7 +256,15 @@ def delivery_receive(
     envelope = _envelope(kind, headers)
     header_name = HEADERS[kind]
     signature = headers.get(header_name)
-    if not signature_valid(channel=channel, body=body, header_value=signature, now=now):
+    valid = signature_valid(channel=channel, body=body, header_value=signature, now=now)
+    if not valid and signature:
+        # Perhaps signed with a secret rotated since this process kept the channel.
+        channel = channel_for_delivery(slug=channel_slug, kind=kind, fresh=True)
+        if channel is None:
+            return IntakeAnswer(404, {"error": "No active channel of this kind has that name."})
+        record = partial(_record, channel, headers=kept, body=body, digest=digest)
+        valid = signature_valid(channel=channel, body=body, header_value=signature, now=now)
+    if not valid:
         why = f"Missing {header_name} header." if not signature else "Signature does not match."
         delivery = record(
             outcome=Outcome.REJECTED,
@@ -272,9 +310,10 @@ def _accept(
             received_at__lt=now - timedelta(hours=IDEMPOTENCY_HOURS),
         ).update(dedup_key="")
     try:
-        with transaction.atomic():
-            delivery = signed(outcome=Outcome.ACCEPTED, signature_ok=True, dedup_key=dedup_key)
-            transaction.on_commit(partial(_enqueue_one, delivery.pk))
+        delivery = _insert_once(
+            partial(signed, outcome=Outcome.ACCEPTED, signature_ok=True, dedup_key=dedup_key)
+        )
+        transaction.on_commit(partial(_enqueue_one, delivery.pk))
     except IntegrityError:
         original = (
             WebhookDelivery.objects.filter(channel=channel, dedup_key=dedup_key)
@@ -301,6 +340,16 @@ def _accept(
         )
         return IntakeAnswer(200, {"status": "duplicate", "delivery": original.pk}, delivery.pk)
     return IntakeAnswer(202, {"status": "accepted", "delivery": delivery.pk}, delivery.pk)
+
+
+def _insert_once(insert: Callable[[], WebhookDelivery]) -> WebhookDelivery:
+    """Run an insert that a unique key may refuse. In a web request it is one autocommitted
+    statement (a transaction would add BEGIN and COMMIT, two round trips, to every delivery);
+    inside a caller's transaction, a savepoint keeps a refusal from spoiling the caller's."""
+    if transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            return insert()
+    return insert()
 
 
 def _enqueue_one(delivery_id: int) -> None:
