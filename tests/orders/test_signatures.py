@@ -1,6 +1,8 @@
 """R1: the signature matrix for Shopify and WooCommerce. Only a valid signature (or the
 previous secret inside its grace period) gets a 2xx; every other case is a 401 that creates
-no order, reservation or notification, and is stored as REJECTED, never built."""
+no order, reservation or notification, and is stored as REJECTED, never built.
+
+Also the channel each web process keeps for a few seconds, and the accepted row's insert."""
 
 import base64
 import hashlib
@@ -9,12 +11,15 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from inventory.models import Reservation
 from opsdesk.notifications.models import Notification
 from orders import signatures
 from orders.models import Channel, Order, WebhookDelivery
+from orders.services import intake
 from orders.services.intake import channel_secret_rotate, delivery_build
 from orders.signatures import signature_compute, signature_valid
 from tests.orders.intake_support import *  # noqa: F403 (fixtures and helpers)
@@ -24,6 +29,7 @@ from tests.orders.intake_support import (
     build_all,
     dumps,
     post,
+    shopify_headers,
     shopify_order,
     woo_order,
 )
@@ -198,3 +204,72 @@ def test_a_channel_without_a_secret_accepts_nothing(shopify_channel):
         body=body,
         header_value=signature_compute(secret="", body=body),
     )
+
+
+# The channel each web process keeps --------------------------------------------------------
+
+
+def _channel_reads(ctx) -> int:
+    return sum('FROM "orders_channel"' in q["sql"] for q in ctx.captured_queries)
+
+
+def _deliver_one(client, n: int, *, secret: str = SHOPIFY_SECRET):
+    body = dumps(shopify_order(9000 + n))
+    return post(client, "shopify", "web", body, shopify_headers(body, secret=secret))
+
+
+def test_a_kept_channel_is_not_read_again_and_a_saved_one_is(client, shopify_channel, broker):
+    with CaptureQueriesContext(connection) as first:
+        assert _deliver_one(client, 1).status_code == 202
+    with CaptureQueriesContext(connection) as second:
+        assert _deliver_one(client, 2).status_code == 202
+    assert (_channel_reads(first), _channel_reads(second)) == (1, 0)
+    shopify_channel.name = "Web shop"
+    shopify_channel.save()
+    with CaptureQueriesContext(connection) as after_save:
+        assert _deliver_one(client, 3).status_code == 202
+    assert _channel_reads(after_save) == 1
+
+
+def test_a_secret_rotated_by_another_process_is_accepted_at_once(client, shopify_channel, broker):
+    assert _deliver_one(client, 1).status_code == 202  # the channel is now kept
+    # Another process rotates the secret: this one hears nothing of it.
+    Channel.objects.filter(pk=shopify_channel.pk).update(secret="n" * 40)
+    assert _deliver_one(client, 2, secret="n" * 40).status_code == 202
+    refused = _deliver_one(client, 3, secret=SHOPIFY_SECRET)
+    assert refused.status_code == 401
+
+
+def test_a_channel_switched_off_elsewhere_stops_within_the_keep_time(
+    client, shopify_channel, broker, monkeypatch
+):
+    assert _deliver_one(client, 1).status_code == 202
+    Channel.objects.filter(pk=shopify_channel.pk).update(active=False)
+    assert _deliver_one(client, 2).status_code == 202  # still kept here, for a few seconds
+    clock = intake.time.monotonic() + intake.CHANNEL_KEEP_SECONDS + 1
+    monkeypatch.setattr(intake.time, "monotonic", lambda: clock)
+    assert _deliver_one(client, 3).status_code == 404
+
+
+def test_an_unknown_channel_is_not_kept(client, db, broker):
+    for n in range(3):
+        body = dumps(shopify_order(n))
+        assert post(client, "shopify", f"nope-{n}", body, shopify_headers(body)).status_code == 404
+    assert intake._kept_channels == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_delivery_is_one_insert(client, shopify_channel, broker):
+    assert _deliver_one(client, 1).status_code == 202
+    with CaptureQueriesContext(connection) as ctx:
+        assert _deliver_one(client, 2).status_code == 202
+    statements = [q["sql"].split()[0].upper() for q in ctx.captured_queries]
+    assert statements == ["INSERT"], statements
+    # Committed, and the build was asked for, at once.
+    assert WebhookDelivery.objects.filter(outcome="accepted").count() == 2
+    assert len(broker) == 2
+    # The same key again: refused by the unique key, answered as a duplicate, recorded once.
+    body = dumps(shopify_order(9002))
+    again = post(client, "shopify", "web", body, shopify_headers(body))
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert WebhookDelivery.objects.filter(outcome="duplicate").count() == 1
