@@ -29,7 +29,9 @@ from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Q, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from opsdesk.core.bulk import update_many
@@ -301,11 +303,9 @@ class BatchReads:
 
     def history(self, order: Order) -> dict[str, int]:
         if self._buyers is None:
-            buyers = [b for o in self.orders if (b := _same_buyer(o)) is not None]
+            buyers = self._could_match(streets=False)
             rows = (
-                Order.objects.filter(_any_of(buyers), created_at__lte=self.last).values(
-                    *self.FIELDS
-                )
+                Order.objects.filter(buyers, created_at__lte=self.last).values(*self.FIELDS)
                 if buyers
                 else []
             )
@@ -346,13 +346,15 @@ class BatchReads:
     def velocity(self, order: Order, hours: int) -> dict[str, int]:
         window = timedelta(hours=hours)
         if hours not in self._windows:
-            conditions = [c for o in self.orders for c in _velocity_conditions(o).values()]
+            conditions = self._could_match(streets=True)
             rows = (
-                Order.objects.filter(
-                    _any_of(conditions),
+                Order.objects.alias(street=Upper(KT("shipping_address__address1")))
+                .filter(
+                    conditions,
                     created_at__gte=self.first - window,
                     created_at__lte=self.last,
-                ).values(*self.FIELDS)
+                )
+                .values(*self.FIELDS)
                 if conditions
                 else []
             )
@@ -366,6 +368,36 @@ class BatchReads:
             inside = bisect_right(times, order.created_at) - bisect_left(times, since)
             counts[name] = inside - any(r["pk"] == order.pk for r in rows)
         return counts
+
+    def _could_match(self, *, streets: bool) -> Q:
+        """Rows that may share a key with some order of the batch: its buyers (customers, or
+        e-mails of orders without one), IPs, cards and, with `streets`, shipping streets.
+        More rows than match, never fewer: _index then matches them exactly, key by key. A
+        few IN lists, where one condition per order made the query slower to build than to
+        run. (Empty when no order has anything to compare.)"""
+        customers, emails, ips, cards, street_names = set(), set(), set(), set(), set()
+        for order in self.orders:
+            if order.customer_id:
+                customers.add(order.customer_id)
+            elif order.email:
+                emails.add(order.email)
+            if streets:
+                ship = order.shipping_address if isinstance(order.shipping_address, dict) else {}
+                if _postcode_key(ship) and isinstance(ship.get("address1"), str):
+                    street_names.add(ship["address1"])
+                if order.client_ip:
+                    ips.add(str(order.client_ip))
+                if order.card_fingerprint:
+                    cards.add(order.card_fingerprint)
+        lists = [
+            ("customer_id__in", customers),
+            ("email__in", emails),
+            ("client_ip__in", ips),
+            ("card_fingerprint__in", cards),
+            # Upper-cased by the database on both sides, as the per-order iexact compares.
+            ("street__in", [Upper(Value(name)) for name in sorted(street_names)]),
+        ]
+        return _any_of(Q(**{lookup: values}) for lookup, values in lists if values)
 
 
 def _keys(order: Order | dict) -> dict[str, tuple | None]:
