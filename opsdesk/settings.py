@@ -255,8 +255,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Read from the cache, kept in the database (opsdesk/core/sessions.py).
-SESSION_ENGINE = "opsdesk.core.sessions"
+# Read from the cache, kept in the database (opsdesk/core/sessions.py), when the cache is
+# Redis: a cache of each process's own would keep a session that another one logged out.
+SESSION_ENGINE = "opsdesk.core.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -78,3 +78,18 @@ def test_debug_runs_without_secret_key():
     result = _manage("check", DEBUG="true")
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sessions_come_from_the_cache_only_when_it_is_shared():
+    show = (
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SESSION_ENGINE)",
+    )
+    with_redis = _manage(*show, DEBUG="true", REDIS_URL="redis://127.0.0.1:6379/0")
+    without = _manage(*show, DEBUG="true", REDIS_URL="")
+
+    assert with_redis.stdout.strip() == "opsdesk.core.sessions", with_redis.stderr
+    # A cache of each process's own would keep a session another process logged out.
+    assert without.stdout.strip() == "django.contrib.sessions.backends.db", without.stderr
