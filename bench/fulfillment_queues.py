@@ -233,7 +233,9 @@ def main() -> None:
     from django.conf import settings
     from django.test.utils import setup_databases, teardown_databases
 
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    from bench.queues import as_deployed
+
+    as_deployed(settings)
     old = setup_databases(
         verbosity=0, interactive=False, keepdb=args.keepdb, serialized_aliases=set()
     )

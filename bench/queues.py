@@ -1,8 +1,11 @@
 """Time the staff queues (order review, pick and pack, store pickup) and an order page, and
 count their queries, at a realistic size.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/queues.py [--orders 100000] [--runs 50]
-        [--keepdb] [--review-only]
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/queues.py \
+        [--orders 100000] [--runs 50] [--keepdb] [--review-only]
+
+With REDIS_URL, sessions are read from Redis, as in production; without it, from the
+database (as a site without Redis does).
 
 The review queue and the order page are measured here; then the fulfillment queues
 (bench/fulfillment_queues.py: pick/pack/ship queues, pick list, pack screen) and the pickup
@@ -75,8 +78,8 @@ def review(args) -> None:
     from django.test.utils import setup_databases, teardown_databases
 
     # Not setup_test_environment(): its template instrumentation (a signal for every
-    # template rendered) is not what production runs. The test client's host is allowed.
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    # template rendered) is not what production runs.
+    as_deployed(settings)
     old = setup_databases(
         verbosity=0, interactive=False, keepdb=args.keepdb, serialized_aliases=set()
     )
@@ -85,6 +88,20 @@ def review(args) -> None:
     finally:
         if not args.keepdb:
             teardown_databases(old, verbosity=0)
+
+
+def as_deployed(settings) -> None:
+    """Undo what the test settings change that a page's speed depends on: the test client's
+    host is allowed and, with REDIS_URL, Django's cache (which sessions are read from) is
+    Redis, as in production, not each process's memory. Call before anything uses the cache."""
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    if settings.REDIS_URL:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": settings.REDIS_URL,
+            }
+        }
 
 
 def fill(n_orders: int, rng: random.Random) -> dict:
