@@ -11,7 +11,8 @@ from django.urls import reverse
 from opsdesk.core.auth import StaffBackend
 from opsdesk.core.roles import Role, user_roles
 
-pytestmark = pytest.mark.django_db
+# As with REDIS_URL set (make test sets it); the cache is the test settings' own.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("_cached_sessions")]
 
 LOGIN_URL = "/accounts/login/"
 # Nothing listens on port 9 (discard): every cache call is refused.
@@ -22,6 +23,12 @@ CACHE_DOWN = {
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+
+
+@pytest.fixture
+def _cached_sessions():
+    with override_settings(SESSION_ENGINE="opsdesk.core.sessions"):
+        yield
 
 
 def _login(client: Client, user, password: str) -> None:
