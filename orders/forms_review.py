@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from django import forms
 
-from orders.models import Channel, Order
+from orders.models import Order
+from orders.selectors import channel_choices
 from orders.services.review import COMMENT_MAX, REASON_MAX
 
 DEFAULT_STATUS = Order.Status.AWAITING_REVIEW
@@ -87,8 +88,8 @@ class QueueFilterForm(forms.Form):
         if not data.get("status"):
             data["status"] = DEFAULT_STATUS
         super().__init__(data, **kwargs)
-        # One query for the choices; validating a slug needs no other.
-        rows = list(Channel.objects.order_by("name").values_list("pk", "slug", "name"))
+        # The choices from the cache; validating a slug needs no query.
+        rows = channel_choices()
         self.channels = {slug: pk for pk, slug, _ in rows}
         self.fields["channel"].choices = [("", "Any channel")] + [
             (slug, name) for _, slug, name in rows

@@ -3,7 +3,8 @@
 Inventory knows an order only as the source of its reservations and backorders; these
 receivers turn its signals into timeline events, in the same transaction as the change.
 
-Also: a channel saved or deleted is no longer kept by this process's intake.
+Also: a channel saved or deleted is no longer kept by this process's intake, nor in the
+queue filter's cached choices.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from django.dispatch import receiver
 
 from inventory import signals as stock_signals
 from inventory.models import Backorder, Reservation
+from opsdesk.core.cached import forget
 from orders.models import Channel, Order, OrderEvent
+from orders.selectors import CHANNELS_KEY
 from orders.services.intake import channels_forget
 
 
@@ -92,3 +95,4 @@ def backorder_cancelled(
 @receiver(post_delete, sender=Channel, dispatch_uid="orders_channel_deleted")
 def _channel_changed(sender, **kwargs: Any) -> None:
     channels_forget()
+    forget(CHANNELS_KEY)

@@ -11,8 +11,9 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from opsdesk.processes.models import Process
-from orders.models import CustomerNotice, Order, OrderEvent, OrderLine, Shipment
+from opsdesk.core.cached import cached
+from opsdesk.processes.selectors import process_target
+from orders.models import Channel, CustomerNotice, Order, OrderEvent, OrderLine, Shipment
 
 REVIEW_PROCESS = "order_review"
 DEFAULT_TARGET = timedelta(hours=1)
@@ -23,12 +24,22 @@ COUNT_CAP = 10_000
 OPEN_STATUSES = (Order.Status.RECEIVED, Order.Status.AWAITING_REVIEW, Order.Status.ON_HOLD)
 
 
+CHANNELS_KEY = "opsdesk:orders:channel-choices"
+
+
+def channel_choices() -> list[tuple[int, str, str]]:
+    """(pk, slug, name) of every channel, by name, for the queue's filter on every page: kept
+    in the cache (opsdesk.core.cached), cleared when a channel is saved (orders/receivers)."""
+    return cached(CHANNELS_KEY, _channel_rows)
+
+
+def _channel_rows() -> list[tuple[int, str, str]]:
+    return list(Channel.objects.order_by("name").values_list("pk", "slug", "name"))
+
+
 def review_target() -> timedelta:
     """How long an order may wait for review: the order review process's target time."""
-    minutes = (
-        Process.objects.filter(key=REVIEW_PROCESS).values_list("target_minutes", flat=True).first()
-    )
-    return timedelta(minutes=minutes) if minutes else DEFAULT_TARGET
+    return process_target(REVIEW_PROCESS) or DEFAULT_TARGET
 
 
 def order_list_for_review(

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from inventory.models import Location
 from opsdesk.core.permissions import public, role_required
 from opsdesk.core.roles import OVERSIGHT_ROLES, Role
-from opsdesk.processes.models import Process
+from opsdesk.processes.selectors import process_target
 from orders.forms_flows import (
     CancelUncollectedForm,
     DeliveredForm,
@@ -65,8 +65,7 @@ def _page(queryset, request: HttpRequest):
 
 def _late_before(process: str):
     """Work waiting since before this moment is past its process's target time."""
-    minutes = Process.objects.values_list("target_minutes", flat=True).get(key=process)
-    return timezone.now() - timedelta(minutes=minutes)
+    return timezone.now() - (process_target(process) or timedelta(0))
 
 
 def _when(moment) -> str:

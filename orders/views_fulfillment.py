@@ -6,8 +6,6 @@ pack screen's scan answers an htmx request with its panel only, so a scanner can
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_POST
 from inventory.models import Location
 from opsdesk.core.permissions import role_required
 from opsdesk.core.roles import OVERSIGHT_ROLES, Role
-from opsdesk.processes.models import Process
+from opsdesk.processes.selectors import process_target
 from orders.barcodes import code128_svg
 from orders.forms_fulfillment import CancelShipmentForm, PickListCreateForm, ScanForm, ShipForm
 from orders.models import CustomerNotice, Order, PickList, Shipment, ShipmentEvent, ShipmentLine
@@ -86,12 +84,8 @@ def fulfillment_home(request: HttpRequest) -> HttpResponse:
         location = locations[0]
     # A shipment waiting longer than the process's target time is late (its work item is
     # escalated by the processes' sweep; here it is marked).
-    target = (
-        Process.objects.filter(key=fulfillment.PICK_PACK_SHIP)
-        .values_list("target_minutes", flat=True)
-        .first()
-    )
-    late_before = timezone.now() - timedelta(minutes=target) if target else None
+    target = process_target(fulfillment.PICK_PACK_SHIP)
+    late_before = timezone.now() - target if target else None
     prefix = _prefix("orders:shipment_detail")
     context = {
         "locations": [

@@ -281,3 +281,12 @@ def _no_kept_channels() -> None:
     from orders.services import intake
 
     intake.channels_forget()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Start every test with an empty cache: each test's database has its own rows, and a
+    value kept by an earlier test (a process's target time, the channels) would outlive them."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ProcessesConfig(AppConfig):
@@ -8,3 +9,14 @@ class ProcessesConfig(AppConfig):
 
     def ready(self) -> None:
         from opsdesk.processes import readiness  # noqa: F401  (registers the base checks)
+        from opsdesk.processes.models import Process
+
+        for signal in (post_save, post_delete):
+            signal.connect(_targets_changed, sender=Process, dispatch_uid=f"targets_{signal}")
+
+
+def _targets_changed(**kwargs) -> None:
+    from opsdesk.core.cached import forget
+    from opsdesk.processes.selectors import TARGETS_KEY
+
+    forget(TARGETS_KEY)

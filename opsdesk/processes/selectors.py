@@ -12,10 +12,26 @@ from django.db import connection
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from opsdesk.core.cached import cached
 from opsdesk.core.roles import Role
 from opsdesk.processes.models import Process, Shift, ShiftChange, WatchedHours, Weekday, WorkItem
 
 User = get_user_model()
+
+
+TARGETS_KEY = "opsdesk:processes:target-minutes"
+
+
+def process_target(key: str) -> timedelta | None:
+    """How long a process's work may wait before it is late (None: no such process). Every
+    queue asks on every page, so the targets are kept in the cache (opsdesk.core.cached)."""
+    targets = cached(TARGETS_KEY, _target_minutes)
+    minutes = targets.get(key)
+    return timedelta(minutes=minutes) if minutes else None
+
+
+def _target_minutes() -> dict[str, int]:
+    return dict(Process.objects.values_list("key", "target_minutes"))
 
 
 def store_tz() -> ZoneInfo:

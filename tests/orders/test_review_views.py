@@ -216,12 +216,15 @@ def _populate(n: int) -> None:
 @pytest.mark.parametrize("query", ["", "?risk=low&channel=web-0&age=late", "?status=all&page=2"])
 def test_queue_queries_do_not_grow_with_the_rows(reviewer, django_assert_num_queries, query):
     _populate(3)
-    reviewer.get(reverse("orders:queue"))  # the session cached, as in real use
-    # The user with their roles; the channels; the target time; the count; the rows.
-    with django_assert_num_queries(5) as small:
+    # The session, the channels and the target time come from the cache once read, as in
+    # real use (new channels clear it, hence a request before each count).
+    reviewer.get(reverse("orders:queue"))
+    # The user with their roles; the count; the rows.
+    with django_assert_num_queries(3) as small:
         reviewer.get(reverse("orders:queue") + query)
     _populate(60)
-    with django_assert_num_queries(5) as large:
+    reviewer.get(reverse("orders:queue"))
+    with django_assert_num_queries(3) as large:
         response = reviewer.get(reverse("orders:queue") + query)
     assert response.status_code == 200
     assert len(small.captured_queries) == len(large.captured_queries) <= 10
