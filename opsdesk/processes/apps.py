@@ -11,8 +11,9 @@ class ProcessesConfig(AppConfig):
         from opsdesk.processes import readiness  # noqa: F401  (registers the base checks)
         from opsdesk.processes.models import Process
 
-        for signal in (post_save, post_delete):
-            signal.connect(_targets_changed, sender=Process, dispatch_uid=f"targets_{signal}")
+        # A process saved or deleted: the cached target times are read again.
+        post_save.connect(_targets_changed, sender=Process, dispatch_uid="process_saved")
+        post_delete.connect(_targets_changed, sender=Process, dispatch_uid="process_deleted")
 
 
 def _targets_changed(**kwargs) -> None:
