@@ -1,17 +1,17 @@
 """Time the staff pages that list work, and count their queries, at a realistic size.
 
-    DATABASE_URL=postgres://... .venv/bin/python bench/pages.py [--items 100000] [--runs 50]
+    DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/pages.py \
+        [--items 100000] [--runs 50]
 
-Builds a throwaway test database (test_<name>), fills it, requests each page `--runs`
-times through Django's test client, and prints the median, 95th percentile and the number
-of queries per page. Prints figures; asserts nothing.
+Builds a throwaway test database (test_<name>), fills it, requests each page through
+Django's test client as bench/queues.py does (its `measure`: warm-ups, the queries counted on
+a request of their own, then `--runs` timed requests), and prints the median, 95th
+percentile, CPU time and the number of queries per page. Prints figures; asserts nothing.
 """
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,9 +28,12 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
+    from django.conf import settings
+    from django.test.utils import setup_databases, teardown_databases
 
-    setup_test_environment()
+    from bench.queues import as_deployed
+
+    as_deployed(settings)
     old = setup_databases(verbosity=0, interactive=False, serialized_aliases=set())
     try:
         run(args)
@@ -46,10 +49,10 @@ def run(args) -> None:
     from django.contrib.auth.models import Group
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django.utils import timezone
 
+    from bench.queues import measure
     from opsdesk.core.roles import Role
     from opsdesk.processes.models import Process, Shift, WorkItem
 
@@ -95,23 +98,12 @@ def run(args) -> None:
         "Launch readiness": (owner, reverse("processes:readiness")),
     }
     print(f"{args.items:,} open work items, {args.staff} staff, {args.runs} runs per page")
-    print(f"{'page':32} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+    print(f"{'page':32} {'median ms':>10} {'p95 ms':>8} {'CPU ms':>7} {'queries':>8}")
     for name, (user, url) in pages.items():
         client = Client()
         client.force_login(user)
-        client.get(url)  # warm up
-        timings = []
-        for _ in range(args.runs):
-            with CaptureQueriesContext(connection) as ctx:
-                start = time.perf_counter()
-                response = client.get(url)
-                timings.append((time.perf_counter() - start) * 1000)
-            assert response.status_code == 200, (name, response.status_code)
-        p95 = statistics.quantiles(timings, n=20)[-1]
-        print(
-            f"{name:32} {statistics.median(timings):10.1f} {p95:8.1f} "
-            f"{len(ctx.captured_queries):8d}"
-        )
+        median, p95, cpu, queries = measure(client, url, args.runs)
+        print(f"{name:32} {median:10.1f} {p95:8.1f} {cpu:7.1f} {queries:8d}")
 
 
 if __name__ == "__main__":
