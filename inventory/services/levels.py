@@ -41,6 +41,7 @@ from catalog.services import product_sold_out_unpublish, variant_is_reservable
 from inventory import signals
 from inventory.exceptions import InsufficientStock, Shortage
 from inventory.models import Location, Reservation, StockLevel, StockMovement
+from opsdesk.core.bulk import objects_insert, update_many
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -334,8 +335,13 @@ def reservations_save(
         return
     Reservation.objects.bulk_create([reservation for _, reservation, _ in taken])
     levels = {level.pk: level for level, _, _ in taken}
-    StockLevel.objects.bulk_update(list(levels.values()), ["reserved", "updated_at"])
-    StockMovement.objects.bulk_create(
+    update_many(
+        StockLevel,
+        ["reserved"],
+        [(pk, level.reserved) for pk, level in levels.items()],
+        same={"updated_at": at},
+    )
+    objects_insert(
         [
             build_movement(
                 level,

@@ -26,6 +26,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import prefetch_related_objects
 
 from catalog.models import Variant
+from opsdesk.core.bulk import objects_insert
 from orders.formats import IncomingLine, IncomingOrder
 from orders.models import Channel, Customer, Order, OrderEvent, OrderLine
 from orders.services.customers import customer_match, customers_match_many
@@ -534,7 +535,7 @@ def orders_create_many(*, new: list[NewOrder], source: str = Order.Source.WEBHOO
             order.review_reasons = [*order.review_reasons, reason]
             not_reserved.append(order)
     Order.objects.bulk_update(not_reserved, ["review_reasons"])
-    OrderEvent.objects.bulk_create(events)
+    objects_insert(events)
     for n in new:
         order_received.send(sender=Order, order=n.order, actor=None)
 
