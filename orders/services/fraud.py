@@ -26,15 +26,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property, partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Q, Value
+from django.db.models import Avg, CharField, Count, Expression, Q
 from django.db.models.fields.json import KT
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from opsdesk.core.bulk import update_many
+from opsdesk.core.bulk import objects_insert, update_many
 from orders.models import (
     FraudRule,
     FraudSettings,
@@ -271,6 +272,18 @@ def _any_of(conditions) -> Q:
     return any_of
 
 
+@dataclass(frozen=True)
+class _Recent:
+    """The store's latest orders for the batch's store averages, oldest first: their times,
+    the running sums of their totals (sums[i] is the total of the first i), and where each
+    order is."""
+
+    times: list
+    sums: list[Decimal]
+    at: dict[int, int]
+    complete: bool  # every order there is, as far back as they go
+
+
 class BatchReads:
     """FraudContext's reads for a batch of orders, each made with one query for the whole
     batch and then answered per order in Python, with the same answers.
@@ -299,17 +312,19 @@ class BatchReads:
         self.last = max(order.created_at for order in orders)
         self._buyers: dict[tuple, list[dict]] | None = None
         self._windows: dict[int, dict[tuple, list[dict]]] = {}
-        self._recent: dict[int, list[dict]] = {}
+        self._recent: dict[int, _Recent] = {}
 
     def history(self, order: Order) -> dict[str, int]:
         if self._buyers is None:
             buyers = self._could_match(streets=False)
             rows = (
-                Order.objects.filter(buyers, created_at__lte=self.last).values(*self.FIELDS)
+                Order.objects.filter(buyers, created_at__lte=self.last).values(
+                    "pk", "created_at", "customer_id", "email", "status", "payment_status"
+                )
                 if buyers
                 else []
             )
-            self._buyers = _index(rows)
+            self._buyers = _index(rows, everything=False)
         key = _keys(order)["email"]
         if key is None:
             return {"earlier": 0, "paid": 0}
@@ -329,19 +344,37 @@ class BatchReads:
         """None when the rows read for the batch don't reach back far enough for this order
         (other builders' orders came in between): FraudContext then asks the database."""
         if sample not in self._recent:
-            self._recent[sample] = list(
+            rows = list(
                 Order.objects.filter(created_at__lte=self.last)
                 .order_by("-created_at", "-id")
-                .values("pk", "created_at", "total")[: sample + len(self.orders)]
+                .values_list("pk", "created_at", "total")[: sample + len(self.orders)]
             )
-        rows = self._recent[sample]
-        earlier = [r for r in rows if r["created_at"] <= order.created_at and r["pk"] != order.pk]
-        earlier = earlier[:sample]
-        if len(earlier) < sample and len(rows) == sample + len(self.orders):
+            rows.reverse()  # oldest first
+            sums = [Decimal(0)]
+            for _, _, total in rows:
+                sums.append(sums[-1] + total)
+            self._recent[sample] = _Recent(
+                times=[created_at for _, created_at, _ in rows],
+                sums=sums,
+                at={pk: i for i, (pk, _, _) in enumerate(rows)},
+                complete=len(rows) < sample + len(self.orders),
+            )
+        recent = self._recent[sample]
+        # The rows created at or before the order are recent.times[:end]; the order's own
+        # row, if among them, does not count. Its `sample` latest others are the mean's.
+        end = bisect_right(recent.times, order.created_at)
+        own = recent.at.get(order.pk, end)
+        mine = own < end
+        counted = min(sample, end - int(mine))
+        if counted < sample and not recent.complete:
             return None
-        if not earlier:
+        if not counted:
             return None, 0
-        return sum(r["total"] for r in earlier) / len(earlier), len(earlier)
+        start = end - counted - int(mine and own >= end - counted)
+        total = recent.sums[end] - recent.sums[start]
+        if mine and own >= start:
+            total -= recent.sums[own + 1] - recent.sums[own]
+        return total / counted, counted
 
     def velocity(self, order: Order, hours: int) -> dict[str, int]:
         window = timedelta(hours=hours)
@@ -395,18 +428,29 @@ class BatchReads:
             ("client_ip__in", ips),
             ("card_fingerprint__in", cards),
             # Upper-cased by the database on both sides, as the per-order iexact compares.
-            ("street__in", [Upper(Value(name)) for name in sorted(street_names)]),
+            ("street__in", _UpperEach(sorted(street_names)) if street_names else []),
         ]
         return _any_of(Q(**{lookup: values}) for lookup, values in lists if values)
 
 
-def _keys(order: Order | dict) -> dict[str, tuple | None]:
-    """What _velocity_conditions compares, as index keys (None where it compares nothing).
-    An order's keys and a row's keys are equal when the conditions match them."""
-    get = order.get if isinstance(order, dict) else partial(getattr, order)
-    customer_id, email = get("customer_id"), get("email")
-    ship = get("shipping_address")
-    ship = ship if isinstance(ship, dict) else {}
+class _UpperEach(Expression):
+    """The list (UPPER(%s), UPPER(%s), ...) for an IN lookup: each text upper-cased by the
+    database. A list of Upper(Value()) says the same, but compiling one expression per item
+    took longer than running the query."""
+
+    def __init__(self, texts: list[str]) -> None:
+        super().__init__(output_field=CharField())
+        self.texts = texts
+
+    def as_sql(self, compiler, connection):
+        return f"({', '.join(['UPPER(%s)'] * len(self.texts))})", list(self.texts)
+
+
+def _keys(order: Order) -> dict[str, tuple | None]:
+    """What _velocity_conditions compares, as index keys (None where it compares nothing):
+    the order's keys and a row's keys (_index) are equal when the conditions match them."""
+    customer_id, email = order.customer_id, order.email
+    ship = order.shipping_address if isinstance(order.shipping_address, dict) else {}
     pc_key = _postcode_key(ship)
     street = ship.get("address1")
     address = None
@@ -417,27 +461,37 @@ def _keys(order: Order | dict) -> dict[str, tuple | None]:
         if customer_id
         else (("email", email) if email else None),
         "address": address,
-        "ip": ("ip", str(get("client_ip"))) if get("client_ip") else None,
-        "card": ("card", get("card_fingerprint")) if get("card_fingerprint") else None,
+        "ip": ("ip", str(order.client_ip)) if order.client_ip else None,
+        "card": ("card", order.card_fingerprint) if order.card_fingerprint else None,
     }
 
 
-def _index(rows) -> dict[tuple, list[dict]]:
-    """Rows by every key they can be matched on, each list oldest first. A row is listed
-    under its customer and under its e-mail, and under each postcode field it has."""
+def _index(rows, *, everything: bool = True) -> dict[tuple, list[dict]]:
+    """Rows by every key they can be matched on, each list oldest first: under their
+    customer and under their e-mail (for an order without a customer record) and, with
+    `everything`, their IP, card, and shipping street with each postcode field they have.
+    _keys gives an order's keys the same way."""
     index: dict[tuple, list[dict]] = {}
-    for row in sorted(rows, key=lambda r: (r["created_at"], r["pk"])):
-        keys = set(_keys(row).values())
-        if row["customer_id"] and row["email"]:
-            keys.add(("email", row["email"]))  # for an order without a customer record
-        ship = row["shipping_address"] if isinstance(row["shipping_address"], dict) else {}
-        street = ship.get("address1")
-        if isinstance(street, str) and street:
-            for pc_key in ("postcode", "zip", "postal_code"):
-                if pc_key in ship:
-                    value = json.dumps(ship[pc_key], sort_keys=True)
-                    keys.add(("address", pc_key, value, street.upper()))
-        for key in keys - {None}:
+    for row in sorted(rows, key=itemgetter("created_at", "pk")):
+        keys = []
+        if row["customer_id"]:
+            keys.append(("customer", row["customer_id"]))
+        if row["email"]:
+            keys.append(("email", row["email"]))
+        if everything:
+            if row["client_ip"]:
+                keys.append(("ip", str(row["client_ip"])))
+            if row["card_fingerprint"]:
+                keys.append(("card", row["card_fingerprint"]))
+            ship = row["shipping_address"]
+            street = ship.get("address1") if isinstance(ship, dict) else None
+            if isinstance(street, str) and street:
+                street = street.upper()
+                for pc_key in ("postcode", "zip", "postal_code"):
+                    if pc_key in ship:
+                        value = json.dumps(ship[pc_key], sort_keys=True)
+                        keys.append(("address", pc_key, value, street))
+        for key in keys:
             index.setdefault(key, []).append(row)
     return index
 
@@ -866,7 +920,7 @@ def risk_assess_many(*, order_ids: list[int]) -> int:
             [(order.pk, order.risk_score, order.risk_level) for order in orders],
             same={"updated_at": now},
         )
-        OrderEvent.objects.bulk_create(assessed)
+        objects_insert(assessed)
         for order in one_by_one:
             _route(order, level=order.risk_level)
         _move_received(to_hold, to_status=Order.Status.ON_HOLD, now=now)
@@ -911,7 +965,7 @@ def _move_received(orders: list[Order], *, to_status: str, now) -> None:
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=to_status, updated_at=now, **({"hold_reason": HIGH_RISK_REASON} if held else {})
     )
-    OrderEvent.objects.bulk_create(
+    objects_insert(
         [
             OrderEvent(
                 order=order,

@@ -302,23 +302,29 @@ def test_batch_reads_answer_as_the_per_order_reads(db):
                 card_fingerprint=rng.choice(["", "card-a", "card-b"]),
                 status=rng.choice([Order.Status.APPROVED, Order.Status.RECEIVED]),
                 total=Decimal(rng.randint(5, 500)),
-                created_at=now - timedelta(minutes=rng.randint(0, 60 * 48)),
+                # Whole quarter hours, so that some orders share their time.
+                created_at=now - timedelta(minutes=15 * rng.randint(0, 4 * 48)),
             )
         )
     batch = sorted(orders, key=lambda o: o.created_at)[-25:]
     reads = BatchReads(batch)
+    answered_by_batch = 0
     for order in batch:
         alone, together = FraudContext(order), FraudContext(order, reads)
         assert together.history == alone.history
         assert together.velocity(24) == alone.velocity(24)
         assert together.velocity(1) == alone.velocity(1)
-        (mean_together, n_together), (mean_alone, n_alone) = (
-            together.store_average(30),
-            alone.store_average(30),
-        )
-        assert n_together == n_alone
-        # The database's average has fewer digits than Python's Decimal division.
-        assert round(mean_together, 6) == round(mean_alone, 6)
+        for sample in (3, 30, 200):
+            answered_by_batch += reads.store_average(order, sample) is not None
+            (mean_together, n_together), (mean_alone, n_alone) = (
+                together.store_average(sample),
+                alone.store_average(sample),
+            )
+            assert n_together == n_alone
+            # The database's average has fewer digits than Python's Decimal division.
+            assert round(mean_together, 6) == round(mean_alone, 6)
+    # Most answers came from the batch's rows (the rest from the database).
+    assert answered_by_batch > 50
 
 
 def test_assessing_a_batch_leaves_orders_already_routed_alone(db):
