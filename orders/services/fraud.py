@@ -914,17 +914,22 @@ def risk_assess_many(*, order_ids: list[int]) -> int:
             unique_fields=["order"],
             update_fields=["score", "level", "indicators", "assessed_at"],
         )
+        for order in to_hold:
+            order.status, order.hold_reason = Order.Status.ON_HOLD, HIGH_RISK_REASON
+        for order in to_review:
+            order.status = Order.Status.AWAITING_REVIEW
+        # The risk and the move to hold or review in one UPDATE: each is a new row version.
         update_many(
             Order,
-            ["risk_score", "risk_level"],
-            [(order.pk, order.risk_score, order.risk_level) for order in orders],
+            ["risk_score", "risk_level", "status", "hold_reason"],
+            [(o.pk, o.risk_score, o.risk_level, o.status, o.hold_reason) for o in orders],
             same={"updated_at": now},
         )
         objects_insert(assessed)
         for order in one_by_one:
             _route(order, level=order.risk_level)
-        _move_received(to_hold, to_status=Order.Status.ON_HOLD, now=now)
-        _move_received(to_review, to_status=Order.Status.AWAITING_REVIEW, now=now)
+        _moved_received(to_hold, to_status=Order.Status.ON_HOLD)
+        _moved_received(to_review, to_status=Order.Status.AWAITING_REVIEW)
     return len(orders)
 
 
@@ -956,15 +961,25 @@ def _auto_approves(order: Order, level: str, lines: list[OrderLine] | None = Non
 
 
 def _move_received(orders: list[Order], *, to_status: str, now) -> None:
-    """Move locked RECEIVED orders on hold for fraud review, or to the review queue, with
-    the events order_transition would record, each in its process's queue (the fraud
-    review's sweep escalates it like any other), and one notice for all of them."""
+    """Move locked RECEIVED orders on hold for fraud review, or to the review queue."""
     if not orders:
         return
     held = to_status == Order.Status.ON_HOLD
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=to_status, updated_at=now, **({"hold_reason": HIGH_RISK_REASON} if held else {})
     )
+    for order in orders:
+        order.status = to_status
+    _moved_received(orders, to_status=to_status)
+
+
+def _moved_received(orders: list[Order], *, to_status: str) -> None:
+    """What follows RECEIVED orders' move on hold or to review (their rows say so already):
+    the events order_transition would record, each order in its process's queue (the fraud
+    review's sweep escalates it like any other), and one notice for all of them."""
+    if not orders:
+        return
+    held = to_status == Order.Status.ON_HOLD
     objects_insert(
         [
             OrderEvent(
@@ -979,8 +994,6 @@ def _move_received(orders: list[Order], *, to_status: str, now) -> None:
             for order in orders
         ]
     )
-    for order in orders:
-        order.status = to_status
     if held:
         review_work_items_open_many(
             orders,
