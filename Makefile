@@ -26,9 +26,10 @@ help:
 	echo "make lint     ruff check, ruff format --check, and missing migrations"
 	echo "make install  create .venv with Python >= 3.12 and the locked dependencies"
 
-# Quick when nothing changed: the stamp holds a hash of uv.lock and pyproject.toml.
+# Quick when nothing changed: the stamp holds a hash of uv.lock and pyproject.toml, and a word
+# for how they were installed (change it to make every .venv install again).
 install:
-	@want="$$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1)"
+	@want="$$(cat uv.lock pyproject.toml | sha256sum | cut -d' ' -f1) bytecode"
 	venv_ok() {
 		[ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null
 	}
@@ -57,8 +58,10 @@ install:
 		$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip --upgrade >/dev/null
 		$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	fi
-	# --inexact keeps uv itself (and pip) in the venv.
-	$(VENV)/bin/uv sync --locked --inexact
+	# --inexact keeps uv itself (and pip) in the venv. --compile-bytecode writes the packages'
+	# .pyc files now: without them (PYTHONDONTWRITEBYTECODE), every process that starts, and
+	# every first import inside a request, compiles its modules from source again.
+	$(VENV)/bin/uv sync --locked --inexact --compile-bytecode
 	echo "$$want" > $(INSTALL_STAMP)
 
 run: install
