@@ -157,7 +157,9 @@ def insert_many(
 def objects_insert(objects: Sequence[Model]) -> None:
     """bulk_create for new instances of one model whose ids nobody reads afterwards (timeline
     events, ledger movements): on PostgreSQL one COPY, without the per-field preparation
-    that makes bulk_create slow. The instances get no pk; auto_now dates are now."""
+    that makes bulk_create slow. The instances get no pk; auto_now dates are now. Foreign
+    keys are read as the instances hold them (order_id): a related object saved after the
+    instance was made must be assigned again."""
     if not objects:
         return
     model = type(objects[0])

@@ -511,8 +511,12 @@ def orders_create_many(*, new: list[NewOrder], source: str = Order.Source.WEBHOO
     for order in unnumbered:
         order.number = f"P{order.pk:06d}"
     Order.objects.bulk_update(unnumbered, ["number"])
-    lines = [line for position in range(len(new)) for line in lines_of[position]]
-    OrderLine.objects.bulk_create(lines)
+    lines = []
+    for position, n in enumerate(new):
+        for line in lines_of[position]:
+            line.order = n.order  # sets order_id, now that the order has an id
+            lines.append(line)
+    objects_insert(lines)  # no line's id is read below
     events = [
         _received_event(n.order, incoming=n.incoming, source=source, actor=None, via=n.via)
         for n in new
