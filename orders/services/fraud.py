@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from functools import cached_property, partial
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -866,30 +866,48 @@ def risk_assess(*, order_id: int, actor: User | None = None, force: bool = False
     return assessment
 
 
-def risk_assess_many(*, order_ids: list[int]) -> int:
+def risk_assess_many(
+    *, order_ids: list[int], built: dict[int, tuple[Order, list[OrderLine]]] | None = None
+) -> int:
     """risk_assess for many new orders at once (an intake batch), in one transaction.
 
     Each order gets the same assessment and route as from risk_assess; the rules are read
     once, the orders bound for the review queue move there together, and whoever is on duty
     gets one notice for all of them. Orders no longer RECEIVED are left as they are.
     Returns how many orders were routed.
+
+    `built` holds orders (with their customer, channel and lines) as the caller built them
+    just before: each is used as it is while its row's updated_at still says that nothing
+    changed it since (every change of an order sets updated_at); the others are read again.
     """
     config = FraudConfig.read()
+    built = built or {}
     with transaction.atomic():
-        orders = list(
-            Order.objects.select_for_update(of=("self",))
-            .select_related("customer", "channel")
-            .prefetch_related("lines")
+        locked = dict(
+            Order.objects.select_for_update()
             .filter(pk__in=order_ids, status=Order.Status.RECEIVED)
-            .order_by("pk")
+            .order_by("pk")  # the order every service locks orders in
+            .values_list("pk", "updated_at")
         )
+        unchanged = {}
+        for pk, updated_at in locked.items():
+            if pk in built and built[pk][0].updated_at == updated_at:
+                unchanged[pk] = built[pk]
+        read = list(
+            Order.objects.select_related("customer", "channel")
+            .prefetch_related("lines")
+            .filter(pk__in=[pk for pk in locked if pk not in unchanged])
+        )
+        lines_of = {order.pk: list(order.lines.all()) for order in read}
+        lines_of.update({pk: lines for pk, (_, lines) in unchanged.items()})
+        orders = sorted([*read, *(order for order, _ in unchanged.values())], key=attrgetter("pk"))
         if not orders:
             return 0
         batch = BatchReads(orders)
         now = timezone.now()
         assessments, assessed, to_hold, to_review, one_by_one = [], [], [], [], []
         for order in orders:
-            lines = list(order.lines.all())
+            lines = lines_of[order.pk]
             score, level, indicators = risk_evaluate(order, config=config, lines=lines, batch=batch)
             order.risk_score, order.risk_level, order.updated_at = score, level, now
             assessments.append(

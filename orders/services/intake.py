@@ -552,7 +552,7 @@ def deliveries_build_batch(*, limit: int = BUILD_BATCH) -> int:
                 logger.exception("intake batch failed; building its deliveries one by one")
                 new, rest = [], deliveries
     if new:
-        orders_route_new_many(order_ids=[n.order.pk for _, n in new])
+        orders_route_new_many(order_ids=[n.order.pk for _, n in new], built=[n for _, n in new])
     for delivery in rest:
         delivery_build(delivery_id=delivery.pk)
     return len(deliveries)

@@ -23,7 +23,7 @@ from opsdesk.processes.models import Process, WorkItem
 from orders.models import Order, OrderEvent, RiskAssessment, WebhookDelivery
 from orders.services import intake
 from orders.services.fraud import BatchReads, FraudContext, risk_assess_many
-from tests.orders.factories import CustomerFactory, OrderFactory, address
+from tests.orders.factories import CustomerFactory, OrderFactory, address, order_with_lines
 from tests.orders.intake_support import *  # noqa: F403  (fixtures)
 from tests.orders.intake_support import (
     STOCK,
@@ -336,3 +336,25 @@ def test_assessing_a_batch_leaves_orders_already_routed_alone(db):
     routed.refresh_from_db()
     assert routed.risk_level == ""
     assert Order.objects.get(pk=new.pk).status == Order.Status.AWAITING_REVIEW
+
+
+def test_a_batch_assesses_its_orders_as_built_unless_they_changed_since(db):
+    """The orders the batch built are assessed as the batch holds them; one whose row changed
+    in between (its updated_at moved) is read again."""
+    as_built, changed = order_with_lines(), order_with_lines()
+    built = {}
+    for order in (as_built, changed):
+        held = Order.objects.select_related("customer", "channel").get(pk=order.pk)
+        lines = list(held.lines.all())
+        lines[0].quantity = 40  # what only the held copy says: "many units" fires on it
+        built[order.pk] = (held, lines)
+    Order.objects.filter(pk=changed.pk).update(updated_at=timezone.now())
+
+    assert risk_assess_many(order_ids=[as_built.pk, changed.pk], built=built) == 2
+
+    def codes(order):
+        return [i["code"] for i in RiskAssessment.objects.get(order=order).indicators]
+
+    assert "many_units" in codes(as_built)
+    assert "many_units" not in codes(changed)  # its two units, as the database has them
+    assert set(Order.objects.values_list("status", flat=True)) == {Order.Status.AWAITING_REVIEW}
