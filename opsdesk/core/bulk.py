@@ -1,6 +1,6 @@
 """Writing many rows fast, for the POS sync's one-transaction apply of a whole file (its
 stock levels and movements in inventory, its variants' POS fields in catalog), and for the
-intake's batch build (its timeline events, reservations' movements and stock levels).
+intake's batch build (its order lines, timeline events, stock movements and levels).
 
 A 50,000-item export over three locations sets 150,000 stock levels and writes as many
 movements. Django's bulk_update builds a CASE per field with a branch per row, and
@@ -166,8 +166,7 @@ def objects_insert(objects: Sequence[Model]) -> None:
     fields = [
         f.attname
         for f in model._meta.concrete_fields
-        if not f.primary_key and not getattr(f, "auto_now", False)
-        if not getattr(f, "auto_now_add", False)
+        if not (f.primary_key or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
     ]
     insert_many(model, fields, [[getattr(obj, name) for name in fields] for obj in objects])
 

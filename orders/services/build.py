@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -473,8 +473,8 @@ class NewOrder:
 
 def orders_create_many(*, new: list[NewOrder], source: str = Order.Source.WEBHOOK) -> None:
     """_order_create for a batch of new orders at once, in the caller's transaction; each
-    NewOrder gets its order and lines. What one order gets is the same as from order_build: its
-    customer, lines, method, review reasons, stock reservation or backorder, and timeline.
+    NewOrder gets its order and lines. What one order gets is the same as from order_build:
+    its customer, lines, method, review reasons, stock reservation or backorder, and timeline.
 
     The caller makes sure every order is new (channel and store id unknown, each once in the
     batch) and not cancelled. A parallel build of one of them raises IntegrityError: the
@@ -731,7 +731,7 @@ def order_route_new(*, order_id: int) -> bool:
     return True
 
 
-def orders_route_new_many(*, order_ids: list[int], built: list[NewOrder] = ()) -> int:
+def orders_route_new_many(*, order_ids: list[int], built: Sequence[NewOrder] = ()) -> int:
     """order_route_new for a batch of new orders: one fraud run and one notice for all.
     `built` are the orders as orders_create_many left them: the fraud check takes them as
     they are, where nothing changed them since, rather than reading them again.
