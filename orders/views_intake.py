@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from opsdesk.core.middleware import machine_endpoint
 from opsdesk.core.permissions import public, role_required
 from opsdesk.core.roles import Role, user_has_role
 from orders import selectors_intake as selectors
@@ -68,7 +69,8 @@ def _webhook(request: HttpRequest, kind: str, channel: str) -> JsonResponse:
 
 
 # Stores sign their deliveries (checked in delivery_receive); there is no session or CSRF
-# token to check.
+# token to check, so they skip the browser middleware (MachineEndpointMiddleware).
+@machine_endpoint
 @csrf_exempt
 @public
 @require_POST
@@ -76,6 +78,7 @@ def webhook_shopify(request: HttpRequest, channel: str) -> JsonResponse:
     return _webhook(request, Channel.Kind.SHOPIFY, channel)
 
 
+@machine_endpoint
 @csrf_exempt
 @public
 @require_POST
@@ -83,6 +86,7 @@ def webhook_woocommerce(request: HttpRequest, channel: str) -> JsonResponse:
     return _webhook(request, Channel.Kind.WOOCOMMERCE, channel)
 
 
+@machine_endpoint
 @csrf_exempt
 @public
 @require_POST

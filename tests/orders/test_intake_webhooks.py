@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.db import OperationalError
 
 from inventory.models import Backorder, Reservation
 from orders.models import Customer, Order, OrderEvent, OrderLine, WebhookDelivery
@@ -284,6 +285,49 @@ def test_an_unknown_channel_is_a_404(client, db):
 
 def test_get_is_not_allowed(client, shopify_channel):
     assert client.get("/webhooks/shopify/web/").status_code == 405
+
+
+def test_webhooks_skip_the_browser_middleware_and_keep_the_security_headers(
+    client, shopify_channel, broker
+):
+    body = dumps(shopify_order(8))
+    response = post(client, "shopify", "web", body, shopify_headers(body))
+    page = client.get("/accounts/login/")
+
+    assert response.status_code == 202
+    assert response["X-Content-Type-Options"] == "nosniff"  # SecurityMiddleware still runs
+    assert "Content-Security-Policy" in page and "X-Frame-Options" in page
+    assert "Content-Security-Policy" not in response and "X-Frame-Options" not in response
+    assert not response.cookies
+    assert WebhookDelivery.objects.get().outcome == Outcome.ACCEPTED
+
+
+def test_a_path_under_webhooks_that_is_no_endpoint_is_a_404(client, db):
+    assert (
+        client.post("/webhooks/shopify/", data=b"{}", content_type="application/json").status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/webhooks/paypal/web/", data=b"{}", content_type="application/json"
+        ).status_code
+        == 404
+    )
+
+
+def test_a_webhook_while_the_database_is_unreachable_is_a_503_the_store_retries(
+    client, shopify_channel, monkeypatch
+):
+    def unreachable(**kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(intake, "delivery_receive", unreachable)
+    body = dumps(shopify_order(9))
+    response = post(client, "shopify", "web", body, shopify_headers(body))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "The database is unavailable" in response.content.decode()
 
 
 # Duplicates (R3) ----------------------------------------------------------------------------
