@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from opsdesk.core import bulk
-from orders.models import Order, OrderEvent
+from orders.models import Channel, Order, OrderEvent, WebhookDelivery
 from tests.orders.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +66,39 @@ def test_update_many_sets_each_row_its_values_and_every_row_the_same(monkeypatch
     assert rows[first.pk].updated_at == rows[second.pk].updated_at == now
     assert (rows[untouched.pk].risk_score, rows[untouched.pk].risk_level) == (0, "")
     assert rows[untouched.pk].updated_at != now
+
+
+def test_insert_one_writes_the_instance_and_gives_it_its_id(django_assert_num_queries):
+    channel = Channel.objects.create(name="web", slug="web", kind="shopify", secret="s" * 32)
+    delivery = WebhookDelivery(
+        channel=channel,
+        headers={"X-Shopify-Topic": "orders/create"},
+        body=b'{"id": 1}\n',
+        body_sha256="a" * 64,
+        dedup_key="shopify:order:1",
+        outcome=WebhookDelivery.Outcome.ACCEPTED,
+    )
+    with django_assert_num_queries(1):
+        assert bulk.insert_one(delivery) is delivery
+
+    stored = WebhookDelivery.objects.get()
+    assert delivery.pk == stored.pk and not delivery._state.adding
+    assert stored.headers == {"X-Shopify-Topic": "orders/create"}
+    assert bytes(stored.body) == b'{"id": 1}\n'
+    assert (stored.dedup_key, stored.outcome, stored.attempts) == ("shopify:order:1", "accepted", 0)
+    assert stored.received_at == delivery.received_at  # the field's default, as save() gives it
+    assert stored.order is None and stored.processed_at is None
+
+
+def test_insert_one_is_refused_by_a_unique_constraint_as_save_would_be():
+    channel = Channel.objects.create(name="web", slug="web", kind="shopify", secret="s" * 32)
+
+    def delivery():
+        return WebhookDelivery(
+            channel=channel, body=b"{}", body_sha256="a" * 64, dedup_key="k", outcome="accepted"
+        )
+
+    first = bulk.insert_one(delivery())
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert_one(delivery())
+    assert list(WebhookDelivery.objects.values_list("pk", flat=True)) == [first.pk]

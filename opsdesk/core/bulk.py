@@ -1,6 +1,7 @@
 """Writing many rows fast, for the POS sync's one-transaction apply of a whole file (its
 stock levels and movements in inventory, its variants' POS fields in catalog), and for the
-intake's batch build (its order lines, timeline events, stock movements and levels).
+intake's batch build (its order lines, timeline events, stock movements and levels); and
+one row fast, for the intake log's insert on every webhook delivery.
 
 A 50,000-item export over three locations sets 150,000 stock levels and writes as many
 movements. Django's bulk_update builds a CASE per field with a branch per row, and
@@ -20,11 +21,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import JSONField, Model
+from django.db.models import Field, JSONField, Model
 from django.utils import timezone
 
 BATCH = 5000
@@ -169,6 +171,36 @@ def objects_insert(objects: Sequence[Model]) -> None:
         if not (f.primary_key or getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
     ]
     insert_many(model, fields, [[getattr(obj, name) for name in fields] for obj in objects])
+
+
+@cache
+def _insert_statement(model: type[Model]) -> tuple[str, tuple[Field, ...]]:
+    meta = model._meta
+    fields = tuple(
+        f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated
+    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    values = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({values})"  # noqa: S608 - names from the model
+    sql += f" RETURNING {quote(meta.pk.column)}"
+    return sql, fields
+
+
+def insert_one(instance: Model) -> Model:
+    """Insert a new instance and set its id, as save() would, with a statement compiled once
+    per model. save() compiles its INSERT on every call, which costs about 0.3 ms of CPU:
+    a tenth of a webhook delivery's. Sends no pre_save or post_save signal, so it is only for
+    models nobody listens to (and without parent models); a unique constraint refuses as it
+    would in save()."""
+    sql, fields = _insert_statement(type(instance))
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
 
 
 def update_many(

@@ -37,7 +37,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis import Redis
 from redis.exceptions import RedisError
 
-from opsdesk.core.bulk import update_many
+from opsdesk.core.bulk import insert_one, update_many
 from opsdesk.core.sweeps import sweep_claim, sweep_period
 from orders.formats import (
     IncomingOrder,
@@ -161,7 +161,7 @@ def _record(
     dedup_key: str = "",
     error: str = "",
 ) -> WebhookDelivery:
-    return WebhookDelivery.objects.create(
+    delivery = WebhookDelivery(
         channel=channel,
         topic=topic[:60],
         headers=headers,
@@ -173,6 +173,7 @@ def _record(
         outcome=outcome,
         error=error,
     )
+    return insert_one(delivery)  # every delivery comes through here: compiled once
 
 
 @dataclass
