@@ -1,8 +1,8 @@
 """Order intake under load: signed Shopify deliveries to gunicorn, built by a Celery worker.
 
     DATABASE_URL=postgres://... [REDIS_URL=redis://...] .venv/bin/python bench/ingest.py \
-        [--deliveries 2000] [--clients 4] [--threads 2] [--web-workers 4]
-        [--web-threads 4] [--build-workers 2]
+        [--deliveries 2000] [--clients 4] [--threads 2] [--web-workers 8]
+        [--web-threads 1] [--build-workers 2]
 
 Creates a throwaway database (opsdesk_bench_ingest_<random>, migrated, dropped at the end)
 on the cluster DATABASE_URL points at, with a channel and 50 stocked SKUs; starts gunicorn on
@@ -415,8 +415,9 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=4, help="client processes")
     parser.add_argument("--threads", type=int, default=2, help="senders per client process")
-    parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--web-threads", type=int, default=4, help="threads per worker")
+    # As README.md's production command: sync workers (one thread each), four per core.
+    parser.add_argument("--web-workers", type=int, default=8, help="gunicorn workers")
+    parser.add_argument("--web-threads", type=int, default=1, help="threads per worker")
     parser.add_argument("--build-workers", type=int, default=2, help="Celery concurrency")
     parser.add_argument("--build-timeout", type=int, default=600, help="seconds")
     parser.add_argument("--pgbench-seconds", type=int, default=15)
