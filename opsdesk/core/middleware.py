@@ -47,10 +47,11 @@ class MachineEndpointMiddleware:
     @machine_endpoint) straight to their view, past the middleware below this one.
 
     Sessions, CSRF, authentication, messages, the page policies, htmx and login throttling
-    serve people in browsers; on a webhook they do nothing but cost about a sixth of its CPU,
-    and webhooks are the one traffic that arrives in bursts of hundreds a second. Placed
-    after SecurityMiddleware, so HTTPS redirects and its headers still apply. A database
-    outage answers 503, as DatabaseUnavailableMiddleware does for pages, so the store retries.
+    serve people in browsers; on a webhook they do nothing but cost CPU (measured in-process:
+    2.3 ms a delivery with them, 2.0 without), and webhooks are the one traffic that arrives
+    in bursts of hundreds a second. Placed after SecurityMiddleware, so HTTPS redirects and
+    its headers still apply. A database outage answers 503, as DatabaseUnavailableMiddleware
+    does for pages, so the store retries.
     """
 
     MACHINE_PREFIXES = ("/webhooks/",)
