@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from opsdesk.core.cached import cached
+from opsdesk.core.compiled import CompiledRead
 from opsdesk.processes.selectors import process_target
 from orders.models import Channel, CustomerNotice, Order, OrderEvent, OrderLine, Shipment
 
@@ -274,6 +276,27 @@ def queue_page(
     )
 
 
+# The order page's reads, compiled once per process (opsdesk.core.compiled): compiling them
+# took longer than running them.
+_order_for_detail = CompiledRead(
+    lambda order_id: Order.objects.select_related("channel", "customer", "risk").filter(
+        pk=order_id
+    ),
+    order_id=int,
+)
+_order_lines = CompiledRead(
+    lambda order_id: OrderLine.objects.filter(order_id=order_id).order_by("id"), order_id=int
+)
+_order_events = CompiledRead(
+    lambda order_id: (
+        OrderEvent.objects.filter(order_id=order_id)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    ),
+    order_id=int,
+)
+
+
 def order_get_for_detail(*, order_id: int) -> Order:
     """The order with its channel, customer and risk, `line_list`, `timeline` (newest first)
     and its fulfillment panel's `shipment_list` and `notice_list`: three queries, and one each
@@ -282,8 +305,11 @@ def order_get_for_detail(*, order_id: int) -> Order:
     Who claimed it and the pickup store, when there are any, load when the page asks: most
     orders have neither, and two more joins cost the planner more than the rare query.
     (Two plain queries cost less than prefetch_related's machinery for one order.)"""
-    order = Order.objects.select_related("channel", "customer", "risk").get(pk=order_id)
-    order.line_list = list(OrderLine.objects.filter(order_id=order.pk).order_by("id"))
+    found = _order_for_detail(order_id=order_id)
+    if not found:
+        raise Order.DoesNotExist(f"No order has id {order_id}.")
+    order = found[0]
+    order.line_list = _order_lines(order_id=order.pk)
     order.timeline = order_timeline(order_id=order.pk)
     order.shipment_list, order.notice_list = order_fulfillment(order)
     return order
@@ -307,26 +333,29 @@ def order_fulfillment(order: Order) -> tuple[list[Shipment], list[CustomerNotice
 
 def order_timeline(*, order_id: int) -> list[OrderEvent]:
     """The order's events, newest first, with who did each."""
-    return list(
-        OrderEvent.objects.filter(order_id=order_id)
-        .select_related("actor")
-        .order_by("-created_at", "-id")
-    )
+    return _order_events(order_id=order_id)
 
 
 def customer_order_history(*, order: Order, limit: int = 10) -> list[Order]:
     """The buyer's other orders, newest first (one more than `limit`, to say "more")."""
     if order.customer_id:
-        mine = Q(customer_id=order.customer_id)
-    elif order.email:
-        mine = Q(email=order.email)
-    else:
-        return []
-    return list(
-        Order.objects.filter(mine)
-        .exclude(pk=order.pk)
-        .only("id", "number", "status", "total", "currency", "created_at", "payment_status")
-        .order_by("-created_at", "-id")[: limit + 1]
+        return _history_read("customer_id", int, limit)(buyer=order.customer_id, order_id=order.pk)
+    if order.email:
+        return _history_read("email", str, limit)(buyer=order.email, order_id=order.pk)
+    return []
+
+
+@cache
+def _history_read(buyer_field: str, kind: type, limit: int) -> CompiledRead:
+    return CompiledRead(
+        lambda buyer, order_id: (
+            Order.objects.filter(**{buyer_field: buyer})
+            .exclude(pk=order_id)
+            .only("id", "number", "status", "total", "currency", "created_at", "payment_status")
+            .order_by("-created_at", "-id")[: limit + 1]
+        ),
+        buyer=kind,
+        order_id=int,
     )
 
 
