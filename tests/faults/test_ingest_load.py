@@ -108,8 +108,8 @@ def stack(tmp_path):
     }
     (tmp_path / "mail").mkdir()
     commands = {
-        # Eight sync workers, as in the README's production command; the 50 senders beyond
-        # them wait in the listen backlog.
+        # Eight sync workers, as in the README's production command; senders beyond the
+        # eight busy ones wait in the listen backlog.
         "gunicorn": [
             sys.executable, "-m", "gunicorn", "opsdesk.wsgi",
             "--bind", f"127.0.0.1:{port}", "--workers", "8", "--backlog", "2048",
