@@ -986,8 +986,10 @@ def _move_received(orders: list[Order], *, to_status: str, now) -> None:
     Order.objects.filter(pk__in=[o.pk for o in orders]).update(
         status=to_status, updated_at=now, **({"hold_reason": HIGH_RISK_REASON} if held else {})
     )
-    for order in orders:
-        order.status = to_status
+    for order in orders:  # as the rows now say
+        order.status, order.updated_at = to_status, now
+        if held:
+            order.hold_reason = HIGH_RISK_REASON
     _moved_received(orders, to_status=to_status)
 
 
@@ -1024,7 +1026,7 @@ def _moved_received(orders: list[Order], *, to_status: str) -> None:
 
 def _route(order: Order, *, level: str) -> None:
     """Route one locked RECEIVED order: approved when it may be, else on hold for fraud
-    review (high risk) or to the review queue, as a batch would (_move_received)."""
+    review (high risk) or to the review queue, with what a batch records (_moved_received)."""
     if level != HIGH and _auto_approves(order, level):
         approved = order_transition(
             order_id=order.pk,
